@@ -1,0 +1,39 @@
+# Everything installs from this repo's own files into .venv; a second `make install` is a no-op.
+PY        ?= python3.11
+VENV      := .venv
+BIN       := $(VENV)/bin
+STAMP     := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+# A default llama.cpp build segfaults on this CPU in the AMX kernels.
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_AVX512=ON -DGGML_FMA=ON -DGGML_F16C=ON
+
+.PHONY: install models run test test-all eval bench clean
+
+install: $(STAMP) models
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch first, pinned: the CPU wheel on this disk (an unpinned torch pulls a CUDA build)
+	$(BIN)/pip install --quiet torch==2.13.0
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+models: $(STAMP)
+	$(BIN)/chatbot models all
+
+run: install
+	$(BIN)/chatbot ingest
+	$(BIN)/python app.py
+
+test: install
+	$(BIN)/python -m pytest
+
+eval: install
+	$(BIN)/python -m eval jsquad
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .chatbot

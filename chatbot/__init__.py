@@ -1,0 +1,9 @@
+"""Japanese-first question answering over news articles, with checked citations."""
+
+from .bot import Chatbot
+from .config import Settings
+from .errors import ChatbotError
+from .ingest import IngestReport
+from .retrieval import SearchResult
+
+__all__ = ["Chatbot", "Settings", "ChatbotError", "IngestReport", "SearchResult"]

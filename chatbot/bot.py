@@ -1,0 +1,77 @@
+"""``Chatbot``: the public API that the CLI, the web chat and the eval all use."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from .config import Settings
+from .embeddings import ChatbotEmbeddings, get_embeddings
+from .errors import EmptyIndexError, InvalidQuestionError
+from .ingest import IngestReport, Progress, ingest
+from .retrieval import HybridRetriever, SearchResult
+from .store import ChunkStore
+
+MAX_QUERY_CHARS = 2000  # longer questions are cut for retrieval; the embedder sees 512 tokens anyway
+
+
+class Chatbot:
+    """Question answering over the ingested articles.
+
+    >>> bot = Chatbot()              # settings from CHATBOT_* env vars / defaults
+    >>> bot.ingest("corpus")
+    >>> bot.search("OpenAIとAWSの契約額は?")[0].title
+    """
+
+    def __init__(self, settings: Settings | None = None,
+                 embeddings: ChatbotEmbeddings | None = None) -> None:
+        self.settings = settings or Settings()
+        self._embeddings = embeddings
+
+    @cached_property
+    def embeddings(self) -> ChatbotEmbeddings:
+        return self._embeddings or get_embeddings(self.settings)
+
+    @cached_property
+    def store(self) -> ChunkStore:
+        return ChunkStore(self.settings, self.embeddings.model_id)
+
+    @cached_property
+    def retriever(self) -> HybridRetriever:
+        return HybridRetriever(store=self.store, embeddings=self.embeddings, settings=self.settings)
+
+    def ingest(self, *paths: str | Path, prune: bool = False, rebuild: bool = False,
+               progress: Progress | None = None) -> IngestReport:
+        """Ingest files or folders (default: the corpus dir); unchanged files cost nothing."""
+        if rebuild:
+            self.store.reset()
+        return ingest(list(paths) or [self.settings.corpus_dir], self.store, self.embeddings,
+                      self.settings, prune=prune, progress=progress)
+
+    def search(self, query: str, k: int | None = None) -> list[SearchResult]:
+        """Hybrid search over the ingested chunks."""
+        query = check_question(query)
+        if self.store.count() == 0:
+            raise EmptyIndexError()
+        return self.retriever.search(query[:MAX_QUERY_CHARS], k)
+
+    def documents(self) -> list[dict]:
+        """One row per ingested document: doc_id, title, source, chunks."""
+        rows: dict[str, dict] = {}
+        for meta in self.store.all_metadata().values():
+            row = rows.setdefault(meta["doc_id"], {
+                "doc_id": meta["doc_id"], "title": meta.get("title", ""),
+                "source": meta.get("source", ""), "publisher": meta.get("publisher"),
+                "published": meta.get("published"), "chunks": 0})
+            row["chunks"] += 1
+        return sorted(rows.values(), key=lambda r: r["doc_id"])
+
+
+def check_question(text: str) -> str:
+    """Strip control characters and reject an empty question."""
+    if not isinstance(text, str):
+        raise InvalidQuestionError("The question must be text.")
+    cleaned = "".join(ch for ch in text if ch.isprintable() or ch in "\n\t").strip()
+    if not cleaned:
+        raise InvalidQuestionError("The question is empty. Type a question about the articles.")
+    return cleaned

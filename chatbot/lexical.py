@@ -1,0 +1,88 @@
+"""Keyword search for Japanese: morphemes from fugashi (UniDic) scored with BM25.
+
+The index is an inverted index over numpy arrays, so a query touches only the postings of
+its own terms (``rank_bm25`` scans every document for every query term).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import unicodedata
+from functools import lru_cache
+
+import numpy as np
+
+TOKENIZER_VERSION = "unidic-lite-lemma-content-v1"
+
+# Parts of speech that carry no topic: particles, auxiliaries, punctuation, blanks.
+_STOP_POS = {"助詞", "助動詞", "補助記号", "記号", "空白"}
+
+
+@lru_cache(maxsize=1)
+def _tagger():
+    import fugashi  # imported lazily: loading the dictionary takes ~0.3 s
+
+    return fugashi.Tagger()
+
+
+_tagger_lock = threading.Lock()
+
+
+def tokenize(text: str) -> list[str]:
+    """Content morphemes of ``text`` (lemma form, lower-cased, NFKC), for BM25."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    with _tagger_lock:  # MeCab taggers are not thread-safe
+        words = [(w.surface, w.feature.pos1, w.feature.lemma) for w in _tagger()(text)]
+    tokens = []
+    for surface, pos1, lemma in words:
+        if pos1 in _STOP_POS or not surface.strip():
+            continue
+        # UniDic lemmas write loanwords in katakana with a gloss ("エヌビディア-NVIDIA");
+        # keep the surface form for Latin-script words so "nvidia" matches itself.
+        token = surface if surface.isascii() or not lemma or lemma == "*" else lemma.split("-")[0]
+        tokens.append(token.lower())
+    return tokens
+
+
+class BM25Index:
+    """Okapi BM25 over pre-tokenized documents (Lucene's non-negative idf)."""
+
+    def __init__(self, docs: list[list[str]], k1: float = 1.2, b: float = 0.75) -> None:
+        self.n = len(docs)
+        self.k1, self.b = k1, b
+        lengths = np.array([len(d) for d in docs], dtype=np.float32)
+        avg = float(lengths.mean()) if self.n else 1.0
+        self._norm = k1 * (1 - b + b * lengths / max(avg, 1e-9))
+        postings: dict[str, dict[int, int]] = {}
+        for i, doc in enumerate(docs):
+            for term in doc:
+                row = postings.setdefault(term, {})
+                row[i] = row.get(i, 0) + 1
+        self._postings = {
+            term: (np.fromiter(row.keys(), np.int32, len(row)),
+                   np.fromiter(row.values(), np.float32, len(row)),
+                   math.log(1 + (self.n - len(row) + 0.5) / (len(row) + 0.5)))
+            for term, row in postings.items()
+        }
+
+    def scores(self, query: list[str]) -> np.ndarray:
+        """BM25 score of every document for the query terms."""
+        out = np.zeros(self.n, dtype=np.float32)
+        for term in set(query):
+            hit = self._postings.get(term)
+            if hit is None:
+                continue
+            idx, tf, idf = hit
+            out[idx] += idf * tf * (self.k1 + 1) / (tf + self._norm[idx])
+        return out
+
+    def top(self, query: list[str], n: int) -> list[tuple[int, float]]:
+        """The ``n`` best ``(document index, score)`` pairs with a score above zero."""
+        s = self.scores(query)
+        n = min(n, int(np.count_nonzero(s)))
+        if n <= 0:
+            return []
+        best = np.argpartition(-s, n - 1)[:n]
+        best = best[np.argsort(-s[best], kind="stable")]
+        return [(int(i), float(s[i])) for i in best]

@@ -1,0 +1,164 @@
+"""Hybrid retrieval: dense (Chroma) + BM25 over Japanese morphemes, fused with weighted RRF.
+
+Exposed as a LangChain ``BaseRetriever`` so LCEL chains compose with it; :meth:`search`
+returns typed :class:`SearchResult` objects for the CLI, the web chat and the eval.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass, field
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document as LCDocument
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from .config import Settings
+from .embeddings import ChatbotEmbeddings
+from .lexical import BM25Index, tokenize
+from .store import ChunkStore
+
+
+@dataclass
+class SearchResult:
+    """One retrieved passage; ``score`` is the fused RRF score (higher is better)."""
+
+    rank: int
+    doc_id: str
+    title: str
+    source: str
+    chunk_id: str
+    text: str
+    score: float
+    dense: float | None = None  # cosine similarity, if the dense search found it
+    bm25: float | None = None  # BM25 score, if the keyword search found it
+    start: int = 0
+    end: int = 0
+    metadata: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("metadata")
+        return d
+
+
+@dataclass
+class Candidate:
+    """A chunk proposed by one retriever, with that retriever's score."""
+
+    chunk_id: str
+    text: str
+    metadata: dict
+    score: float
+
+
+class _KeywordIndex:
+    """BM25 over every chunk in the store, rebuilt only when the store changes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._generation: str | None = None
+        self.index: BM25Index | None = None
+        self.ids: list[str] = []
+        self.texts: list[str] = []
+        self.metas: list[dict] = []
+
+    def refresh(self, store: ChunkStore) -> None:
+        generation = store.generation()
+        if generation == self._generation:
+            return
+        with self._lock:
+            if generation == self._generation:
+                return
+            ids, texts, metas = store.all_texts()
+            self.index = BM25Index([tokenize(t) for t in texts])
+            self.ids, self.texts, self.metas = ids, texts, metas
+            self._generation = generation
+
+
+class HybridRetriever(BaseRetriever):
+    """Dense + BM25 retrieval with reciprocal rank fusion and near-duplicate merging."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    store: ChunkStore
+    embeddings: ChatbotEmbeddings
+    settings: Settings
+    mode: str = "hybrid"  # "hybrid", "dense" or "bm25" (the last two for evaluation)
+    keyword_index: _KeywordIndex = None  # type: ignore[assignment]
+
+    def model_post_init(self, __context) -> None:
+        if self.keyword_index is None:
+            self.keyword_index = _KeywordIndex()
+
+    def search(self, query: str, k: int | None = None) -> list[SearchResult]:
+        """The ``k`` best passages for ``query`` (default: ``settings.top_k``)."""
+        k = k or self.settings.top_k
+        n = max(self.settings.candidates, k)
+        dense = self.dense_candidates(query, n) if self.mode in ("hybrid", "dense") else []
+        bm25 = self.bm25_candidates(query, n) if self.mode in ("hybrid", "bm25") else []
+        return fuse(dense, bm25, k, self.settings.rrf_k, self.settings.bm25_weight)
+
+    def dense_candidates(self, query: str, n: int) -> list[Candidate]:
+        """Nearest chunks by embedding; score = cosine similarity."""
+        vector = self.embeddings.embed_queries([query])[0]
+        return [Candidate(h.chunk_id, h.text, h.metadata, 1.0 - h.distance) for h in self.store.query(vector, n)]
+
+    def bm25_candidates(self, query: str, n: int) -> list[Candidate]:
+        """Best chunks by BM25 over morphemes; the index is rebuilt only when the store changed."""
+        kw = self.keyword_index
+        kw.refresh(self.store)
+        if kw.index is None or not kw.index.n:
+            return []
+        return [Candidate(kw.ids[i], kw.texts[i], kw.metas[i], score)
+                for i, score in kw.index.top(tokenize(query), n)]
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[LCDocument]:
+        return [
+            LCDocument(page_content=r.text, id=r.chunk_id,
+                       metadata={**r.metadata, "rank": r.rank, "score": r.score, "dense": r.dense,
+                                 "bm25": r.bm25, "chunk_id": r.chunk_id})
+            for r in self.search(query)
+        ]
+
+
+def fuse(dense: list[Candidate], bm25: list[Candidate], k: int, rrf_k: int = 60,
+         bm25_weight: float = 1.0) -> list[SearchResult]:
+    """Weighted reciprocal rank fusion: score = 1/(rrf_k + dense rank) + w/(rrf_k + BM25 rank)."""
+    found: dict[str, dict] = {}
+    for name, weight, cands in (("dense", 1.0, dense), ("bm25", bm25_weight, bm25)):
+        for rank, c in enumerate(cands, start=1):
+            e = found.setdefault(c.chunk_id, {"text": c.text, "meta": c.metadata, "score": 0.0})
+            e[name] = c.score
+            e["score"] += weight / (rrf_k + rank)
+    ranked = sorted(found.items(), key=lambda kv: -kv[1]["score"])
+    return _merge_neighbours(ranked, k)
+
+
+def _merge_neighbours(ranked: list[tuple[str, dict]], k: int) -> list[SearchResult]:
+    """Fold a chunk whose span overlaps a better-ranked chunk of the same document into it
+    (sentence overlap makes neighbours share text), and drop a passage whose text repeats a
+    better-ranked one (the same article ingested twice). Merged text stays an exact slice."""
+    results: list[SearchResult] = []
+    for cid, e in ranked:
+        meta, text = e["meta"], e["text"]
+        start, end = int(meta.get("start", 0)), int(meta.get("end", 0))
+        twin = next((r for r in results if r.text == text or (
+            r.doc_id == meta.get("doc_id") and start < r.end and end > r.start)), None)
+        if twin is not None:
+            if twin.text != text:
+                if start < twin.start:
+                    twin.text, twin.start = text[: twin.start - start] + twin.text, start
+                if end > twin.end:
+                    twin.text, twin.end = twin.text + text[len(text) - (end - twin.end):], end
+            continue
+        if len(results) == k:
+            break
+        results.append(SearchResult(
+            rank=len(results) + 1, doc_id=meta.get("doc_id", ""), title=meta.get("title", ""),
+            source=meta.get("source", ""), chunk_id=cid, text=text, score=e["score"],
+            dense=e.get("dense"), bm25=e.get("bm25"), start=start, end=end, metadata=meta))
+    return results

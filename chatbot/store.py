@@ -1,0 +1,186 @@
+"""The chunk store: one Chroma collection holding chunk text, embeddings and metadata.
+
+Embedded (``PersistentClient`` under the data dir) by default, or a Chroma server when
+``CHATBOT_CHROMA_URL`` is set. The collection records which embedding model built it, so
+a query with another model fails with an error that names the fix instead of returning noise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+import chromadb
+
+from .config import Settings
+from .errors import EmbeddingMismatchError, StoreUnavailableError
+
+_PAGE = 2000  # rows per get/add call; keeps requests to a Chroma server small
+
+
+@dataclass
+class Hit:
+    """One chunk returned by a vector query."""
+
+    chunk_id: str
+    text: str
+    metadata: dict
+    distance: float
+
+
+class ChunkStore:
+    """Chunks of all ingested documents, with their embeddings."""
+
+    def __init__(self, settings: Settings, embedding_model_id: str) -> None:
+        self.settings = settings
+        self.embedding_model_id = embedding_model_id
+        self._client = self._connect()
+        self._collection = None
+
+    def _connect(self):
+        url = self.settings.chroma_url
+        try:
+            if url:
+                parsed = urlparse(url)
+                return chromadb.HttpClient(
+                    host=parsed.hostname or "127.0.0.1",
+                    port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+                    ssl=parsed.scheme == "https",
+                    settings=chromadb.Settings(anonymized_telemetry=False),
+                )
+            path = self.settings.chroma_path()
+            path.mkdir(parents=True, exist_ok=True)
+            return chromadb.PersistentClient(
+                path=str(path), settings=chromadb.Settings(anonymized_telemetry=False)
+            )
+        except Exception as exc:  # chromadb raises plain exceptions for connection errors
+            raise StoreUnavailableError(self._where(), exc) from exc
+
+    def _where(self) -> str:
+        return self.settings.chroma_url or str(self.settings.chroma_path())
+
+    @property
+    def collection(self):
+        """The Chroma collection, created on first use and checked against the embedding model."""
+        if self._collection is None:
+            try:
+                col = self._client.get_or_create_collection(
+                    self.settings.collection,
+                    configuration={"hnsw": {"space": "cosine"}},
+                    metadata={"embedding_model": self.embedding_model_id},
+                    embedding_function=None,
+                )
+            except Exception as exc:
+                raise StoreUnavailableError(self._where(), exc) from exc
+            built_with = (col.metadata or {}).get("embedding_model")
+            if built_with and built_with != self.embedding_model_id and self._count(col) > 0:
+                raise EmbeddingMismatchError(built_with, self.embedding_model_id)
+            self._collection = col
+        return self._collection
+
+    def _call(self, fn, *args, **kwargs):
+        """Run a Chroma call; connection failures become :class:`StoreUnavailableError`."""
+        try:
+            return fn(*args, **kwargs)
+        except (EmbeddingMismatchError, StoreUnavailableError):
+            raise
+        except Exception as exc:
+            if _is_connection_error(exc):
+                self._collection = None  # reconnect next time
+                raise StoreUnavailableError(self._where(), exc) from exc
+            raise
+
+    def _count(self, col) -> int:
+        return self._call(col.count)
+
+    def count(self) -> int:
+        """Number of chunks in the store."""
+        return self._count(self.collection)
+
+    def all_metadata(self) -> dict[str, dict]:
+        """``chunk_id -> metadata`` for every chunk (paged)."""
+        out: dict[str, dict] = {}
+        offset = 0
+        while True:
+            page = self._call(self.collection.get, include=["metadatas"], limit=_PAGE, offset=offset)
+            out.update(zip(page["ids"], page["metadatas"]))
+            if len(page["ids"]) < _PAGE:
+                return out
+            offset += _PAGE
+
+    def all_texts(self) -> tuple[list[str], list[str], list[dict]]:
+        """Ids, texts and metadata of every chunk (for the keyword index)."""
+        ids: list[str] = []
+        texts: list[str] = []
+        metas: list[dict] = []
+        offset = 0
+        while True:
+            page = self._call(self.collection.get, include=["documents", "metadatas"],
+                              limit=_PAGE, offset=offset)
+            ids += page["ids"]
+            texts += page["documents"]
+            metas += page["metadatas"]
+            if len(page["ids"]) < _PAGE:
+                return ids, texts, metas
+            offset += _PAGE
+
+    def add(self, ids: list[str], embeddings, texts: list[str], metadatas: list[dict]) -> None:
+        """Insert or overwrite chunks."""
+        for i in range(0, len(ids), _PAGE):
+            self._call(self.collection.upsert, ids=ids[i:i + _PAGE], embeddings=embeddings[i:i + _PAGE],
+                       documents=texts[i:i + _PAGE], metadatas=metadatas[i:i + _PAGE])
+
+    def update_metadata(self, ids: list[str], metadatas: list[dict]) -> None:
+        """Replace the metadata of existing chunks (no re-embedding)."""
+        for i in range(0, len(ids), _PAGE):
+            self._call(self.collection.update, ids=ids[i:i + _PAGE], metadatas=metadatas[i:i + _PAGE])
+
+    def delete(self, ids: list[str]) -> None:
+        """Remove chunks by id."""
+        for i in range(0, len(ids), _PAGE):
+            self._call(self.collection.delete, ids=ids[i:i + _PAGE])
+
+    def query(self, embedding, n: int) -> list[Hit]:
+        """The ``n`` chunks nearest to ``embedding`` (cosine distance)."""
+        n = min(n, self.count())
+        if n <= 0:
+            return []
+        res = self._call(self.collection.query, query_embeddings=[list(map(float, embedding))],
+                         n_results=n, include=["documents", "metadatas", "distances"])
+        return [Hit(i, t, m, d) for i, t, m, d in
+                zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])]
+
+    def generation(self) -> str:
+        """Changes whenever the collection content changes (used to refresh the keyword index)."""
+        meta = self._call(lambda: self._client.get_collection(self.settings.collection).metadata) or {}
+        return f"{meta.get('generation', 0)}:{self.count()}"
+
+    def bump_generation(self) -> None:
+        """Record that the content changed, so other processes refresh their keyword index."""
+        meta = dict(self._call(lambda: self._client.get_collection(self.settings.collection).metadata) or {})
+        meta["generation"] = int(meta.get("generation", 0)) + 1
+        meta["embedding_model"] = self.embedding_model_id
+        self._call(self.collection.modify, metadata=meta)
+
+    def reset(self) -> None:
+        """Delete the collection (used by ``chatbot ingest --rebuild``)."""
+        try:
+            self._call(self._client.delete_collection, self.settings.collection)
+        except StoreUnavailableError:
+            raise
+        except Exception:
+            pass  # nothing to delete
+        self._collection = None
+
+
+def _is_connection_error(exc: Exception) -> bool:
+    names = {type(e).__name__ for e in _chain(exc)}
+    text = str(exc).lower()
+    return bool(names & {"ConnectError", "ConnectionError", "ConnectTimeout", "ReadTimeout",
+                         "RemoteProtocolError", "ConnectionRefusedError"}) or "connect" in text
+
+
+def _chain(exc: BaseException):
+    while exc is not None:
+        yield exc
+        exc = exc.__cause__ or exc.__context__

@@ -1,0 +1,1 @@
+"""Offline evaluation: the project's eval set (`python -m eval`) and JSQuAD (`python -m eval jsquad`)."""

