@@ -6,7 +6,7 @@ STAMP     := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1
 # A default llama.cpp build segfaults on this CPU in the AMX kernels.
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_AVX512=ON -DGGML_FMA=ON -DGGML_F16C=ON
 
-.PHONY: install models run test test-all eval bench clean
+.PHONY: install models browser run test eval bench clean
 
 install: $(STAMP) models
 
@@ -26,7 +26,11 @@ run: install
 	$(BIN)/chatbot ingest
 	$(BIN)/python app.py
 
-test: install
+# Debian's Chromium for the Playwright browser tests (Playwright's own browser download cannot work offline).
+browser:
+	command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: install browser
 	$(BIN)/python -m pytest
 
 eval: install

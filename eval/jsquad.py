@@ -87,7 +87,7 @@ def run_retrieval(path: Path = DEFAULT_PATH, settings: Settings | None = None, l
     ingest_s = time.time() - t0
     out = {"paragraphs": len(paragraphs), "ingest": {**report.to_dict(), "seconds": round(ingest_s, 1)},
            "settings": {k: getattr(settings, k) for k in
-                        ("chunk_tokens", "chunk_overlap", "candidates", "rrf_k", "bm25_weight",
+                        ("chunk_tokens", "chunk_overlap", "candidates", "fusion", "bm25_weight", "rrf_k",
                          "embedding_backend", "embedding_model")},
            "modes": {}}
     for mode in modes:

@@ -1,5 +1,7 @@
 """Hybrid retrieval on the real corpus, plus the fusion logic on hand-made candidates."""
 
+import pytest
+
 from chatbot.lexical import BM25Index, tokenize
 from chatbot.retrieval import Candidate, fuse
 
@@ -50,15 +52,34 @@ def cand(cid, doc="d", start=0, end=10, text=None):
 def test_rrf_rewards_agreement_between_retrievers():
     dense = [cand("a", start=0, end=3), cand("b", start=10, end=13), cand("c", start=20, end=23)]
     bm25 = [cand("c", start=20, end=23), cand("b", start=10, end=13)]
-    ranked = [r.chunk_id for r in fuse(dense, bm25, k=3)]
+    ranked = [r.chunk_id for r in fuse(dense, bm25, k=3, method="rrf")]
     assert ranked[0] in ("b", "c") and ranked[-1] == "a"
 
 
-def test_bm25_weight_shifts_the_ranking():
-    dense = [cand("a", start=0, end=3), cand("b", start=10, end=13)]
-    bm25 = [cand("b", start=10, end=13), cand("a", start=0, end=3)]
-    assert fuse(dense, bm25, k=1, bm25_weight=2.0)[0].chunk_id == "b"
-    assert fuse(dense, bm25, k=1, bm25_weight=0.5)[0].chunk_id == "a"
+def scored(cid, score, start):
+    return Candidate(cid, cid, {"doc_id": "d", "start": start, "end": start + 1}, score)
+
+
+def test_convex_fusion_uses_score_gaps_not_just_ranks():
+    # dense barely prefers a over b; BM25 strongly prefers b: b wins after normalization
+    dense = [scored("a", 0.90, 0), scored("b", 0.89, 10), scored("c", 0.50, 20)]
+    bm25 = [scored("b", 12.0, 10), scored("a", 1.0, 0), scored("c", 0.5, 20)]
+    results = fuse(dense, bm25, k=3, method="convex")
+    assert [r.chunk_id for r in results] == ["b", "a", "c"]
+    assert results[0].dense == 0.89 and results[0].bm25 == 12.0
+
+
+@pytest.mark.parametrize("method", ["convex", "rrf"])
+def test_bm25_weight_shifts_the_ranking(method):
+    dense = [scored("a", 0.9, 0), scored("b", 0.8, 10)]
+    bm25 = [scored("b", 5.0, 10), scored("a", 4.0, 0)]
+    assert fuse(dense, bm25, k=1, method=method, bm25_weight=2.0)[0].chunk_id == "b"
+    assert fuse(dense, bm25, k=1, method=method, bm25_weight=0.5)[0].chunk_id == "a"
+
+
+def test_unknown_fusion_is_rejected():
+    with pytest.raises(ValueError, match="unknown fusion"):
+        fuse([], [], k=1, method="max")
 
 
 def test_overlapping_neighbours_merge_into_exact_span():
