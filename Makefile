@@ -3,8 +3,10 @@ PY        ?= python3.11
 VENV      := .venv
 BIN       := $(VENV)/bin
 STAMP     := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
-# A default llama.cpp build segfaults on this CPU in the AMX kernels.
-LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_AVX512=ON -DGGML_FMA=ON -DGGML_F16C=ON
+# llama.cpp is built for the portable x86-64 AVX2 level: a native build hits AMX kernels that
+# segfault on some of these machines, and AVX512 code dies with "illegal instruction" on
+# the AMD EPYC ones (no AVX512). --no-cache-dir: never reuse a wheel built with other flags.
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF
 
 .PHONY: install models browser run test eval bench clean
 
@@ -12,10 +14,10 @@ install: $(STAMP) models
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 	# torch first, pinned: the CPU wheel on this disk (an unpinned torch pulls a CUDA build)
 	$(BIN)/pip install --quiet torch==2.13.0
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet -e '.[dev]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet --no-cache-dir 'llama-cpp-python[server]==0.3.36'
+	$(BIN)/pip install --quiet -e '.[dev]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 

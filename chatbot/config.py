@@ -63,6 +63,23 @@ class Settings(BaseSettings):
         1.0, ge=0.0, description="Weight of BM25 in the fusion (dense has weight 1)."
     )
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant (fusion=rrf only).")
+    llm_backend: Literal["llamacpp", "openai", "ollama"] = Field(
+        "llamacpp", description="Chat model backend: `llamacpp` (local GGUF, offline), `openai` "
+        "(any OpenAI-compatible server) or `ollama`.")
+    llm_model: str = Field(
+        "qwen2.5-coder-1.5b-instruct-q4_k_m",
+        description="llamacpp: a packaged model name (see `chatbot models`) or a GGUF path; "
+        "openai/ollama: the server's model name.")
+    llm_context: int = Field(4096, ge=512, description="Context window of the local model, in tokens.")
+    llm_threads: int = Field(0, ge=0, description="CPU threads for the local model (0 = all cores).")
+    llm_max_tokens: int = Field(400, ge=16, description="Maximum tokens in one answer.")
+    llm_temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature (0 = greedy).")
+    llm_timeout: float = Field(120.0, gt=0, description="Seconds to wait for a remote LLM server.")
+    openai_base_url: str = Field(
+        "http://127.0.0.1:8080/v1", description="Base URL of the OpenAI-compatible server (openai backend).")
+    openai_api_key: str | None = Field(None, description="API key for the openai backend (if the server needs one).")
+    ollama_url: str = Field("http://127.0.0.1:11434", description="URL of the Ollama server (ollama backend).")
+
     host: str = Field("127.0.0.1", description="Address the web chat listens on.")
     port: int = Field(7860, ge=1, le=65535, description="Port of the web chat.")
 

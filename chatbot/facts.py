@@ -1,0 +1,83 @@
+"""Numbers and names in a text, normalized so that an answer can be checked against sources.
+
+``380億ドル``, ``38B``, ``$38 billion`` and ``３８０億`` all become the value 3.8e10, so an
+English answer about a Japanese article is checked on the facts, not on the spelling.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_MULTIPLIERS = {
+    "千": 1e3, "万": 1e4, "億": 1e8, "兆": 1e12,
+    "thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "mn": 1e6,
+    "billion": 1e9, "b": 1e9, "bn": 1e9, "trillion": 1e12, "t": 1e12, "tn": 1e12,
+}
+# A number with an optional multiplier, and optionally a chained lower part (5兆9,000億).
+_NUM = r"\d+(?:,\d{3})*(?:\.\d+)?"
+_UNIT = r"(?:千|万|億|兆|thousand|million|billion|trillion|bn|mn|tn|[kKmMbBtT](?![a-zA-Z]))"
+_AMOUNT = re.compile(rf"({_NUM})\s*({_UNIT})?(?:\s*({_NUM})\s*({_UNIT}))?")
+# Names: Latin-script words with a capital inside or a digit (OpenAI, NVIDIA, GB200, AWS),
+# or capitalized words that do not start a sentence.
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9.&'-]*[A-Za-z0-9]|[A-Z]")
+
+
+def normalize(text: str) -> str:
+    """NFKC (full-width digits and letters become ASCII)."""
+    return unicodedata.normalize("NFKC", text)
+
+
+def _value(number: str, unit: str | None) -> float:
+    value = float(number.replace(",", ""))
+    return value * _MULTIPLIERS[unit.lower()] if unit else value
+
+
+def numbers(text: str) -> set[float]:
+    """Every number in ``text`` as a value (multipliers applied, chained parts added)."""
+    out: set[float] = set()
+    for m in _AMOUNT.finditer(normalize(text)):
+        value = _value(m.group(1), m.group(2))
+        if m.group(3) and m.group(2) and m.group(4):
+            lower = _value(m.group(3), m.group(4))
+            if lower < _MULTIPLIERS[m.group(2).lower()]:
+                value += lower  # 5兆9,000億 = 5.9兆
+            else:
+                out.add(lower)
+        elif m.group(3):
+            out.add(_value(m.group(3), m.group(4)))
+        out.add(value)
+    return out
+
+
+def names(text: str) -> set[str]:
+    """Latin-script proper names and codes in ``text`` (lower-cased)."""
+    out = set()
+    text = normalize(text)
+    for m in _NAME.finditer(text):
+        word = m.group(0)
+        inner_capital = any(c.isupper() for c in word[1:]) or any(c.isdigit() for c in word)
+        before = text[:m.start()].rstrip()
+        sentence_start = not before or before[-1] in ".!?。！？\n\"'「"
+        if inner_capital or (word[0].isupper() and not sentence_start and len(word) > 1):
+            out.add(word.lower())
+    return out
+
+
+def same_number(a: float, b: float) -> bool:
+    """Equal up to rounding in the last shown digit (約5.8兆 vs 5.82兆)."""
+    return a == b or (max(abs(a), abs(b)) > 0 and abs(a - b) / max(abs(a), abs(b)) < 0.006)
+
+
+def missing_facts(answer: str, sources: list[str]) -> list[str]:
+    """Numbers and names in ``answer`` that occur in none of ``sources``."""
+    source_numbers = set().union(*(numbers(s) for s in sources)) if sources else set()
+    source_text = normalize(" ".join(sources)).lower()
+    missing = []
+    for n in sorted(numbers(answer)):
+        if not any(same_number(n, s) for s in source_numbers):
+            missing.append(f"{n:g}")
+    for name in sorted(names(answer)):
+        if name not in source_text and not (name.endswith("s") and name[:-1] in source_text):  # GPUs
+            missing.append(name)
+    return missing
