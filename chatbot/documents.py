@@ -77,7 +77,7 @@ def iter_files(paths: list[str | Path]) -> tuple[list[tuple[Path, Path]], list[S
 def doc_id_for(file: Path, root: Path) -> str:
     """Stable id from the path: the ingest root's name plus the path below it (``corpus/a.md``)."""
     root_name = root.resolve().name
-    rel = file.relative_to(root).as_posix() if file != root else file.name
+    rel = file.relative_to(root).as_posix()
     return f"{root_name}/{rel}" if root_name else rel
 
 
