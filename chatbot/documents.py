@@ -52,10 +52,12 @@ def normalize_text(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
-def iter_files(paths: list[str | Path]) -> tuple[list[tuple[Path, Path]], list[Skipped]]:
+def iter_files(paths: list[str | Path], home: Path | None = None) -> tuple[list[tuple[Path, Path]], list[Skipped]]:
     """Expand files and folders into ``(file, root)`` pairs; folders are walked recursively.
 
-    Symlinked folders are not followed (no loops); hidden files are ignored.
+    A single file inside ``home`` (the corpus dir) gets ``home`` as its root, so its doc id is
+    the same whether the file or the whole folder is ingested. Symlinked folders are not
+    followed (no loops); hidden files are ignored.
     """
     found: list[tuple[Path, Path]] = []
     skipped: list[Skipped] = []
@@ -68,7 +70,11 @@ def iter_files(paths: list[str | Path]) -> tuple[list[tuple[Path, Path]], list[S
                     if not name.startswith("."):
                         found.append((Path(dirpath) / name, p))
         elif p.exists() or p.is_symlink():
-            found.append((p, p.parent))
+            root = p.parent
+            if home is not None and home.resolve() in p.parent.resolve().parents:
+                root = home.resolve()
+                p = root / p.parent.resolve().relative_to(root) / p.name
+            found.append((p, root))
         else:
             skipped.append(Skipped(str(p), "no such file or folder"))
     return found, skipped
@@ -144,9 +150,9 @@ def load_file(file: Path, root: Path) -> Document | Skipped:
     )
 
 
-def load_documents(paths: list[str | Path]) -> tuple[list[Document], list[Skipped]]:
+def load_documents(paths: list[str | Path], home: Path | None = None) -> tuple[list[Document], list[Skipped]]:
     """Load every supported file under ``paths``; return documents and skipped files."""
-    files, skipped = iter_files(paths)
+    files, skipped = iter_files(paths, home)
     docs: list[Document] = []
     for file, root in files:
         result = load_file(file, root)

@@ -77,7 +77,7 @@ def ingest(
     progress: Progress | None = None,
 ) -> IngestReport:
     """Bring the store in line with the files under ``paths``; see the module docstring."""
-    docs, skipped = load_documents(paths)
+    docs, skipped = load_documents(paths, home=Path(settings.corpus_dir))
     report = IngestReport(files=len(docs), skipped=skipped)
     by_doc: dict[str, dict[str, dict]] = defaultdict(dict)
     for cid, meta in store.all_metadata().items():

@@ -87,3 +87,11 @@ def test_symlinked_folder_loop_is_not_followed(tmp_path):
     os.symlink(c, c / "self")
     docs, _ = load_documents([c])
     assert [d.doc_id for d in docs] == ["c/a.md"]
+
+
+def test_single_file_in_a_corpus_subfolder_keeps_the_folder_doc_id(tmp_path):
+    corpus = tmp_path / "corpus"
+    f = write(corpus / "sub" / "a.md", "本文。")
+    whole, _ = load_documents([corpus])
+    single, _ = load_documents([f], home=corpus)
+    assert [d.doc_id for d in whole] == [d.doc_id for d in single] == ["corpus/sub/a.md"]
