@@ -16,7 +16,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from .config import Settings
-from .errors import ModelNotFoundError
+from .errors import ModelNotFoundError, pick
 
 E5_MODEL = "intfloat/multilingual-e5-small"
 
@@ -110,10 +110,4 @@ BACKENDS: dict[str, Callable[[str], ChatbotEmbeddings]] = {
 
 def get_embeddings(settings: Settings) -> ChatbotEmbeddings:
     """Build the embedding backend named by ``settings.embedding_backend``."""
-    try:
-        factory = BACKENDS[settings.embedding_backend]
-    except KeyError:
-        raise ModelNotFoundError(
-            f"Unknown embedding backend '{settings.embedding_backend}'; choose one of {', '.join(BACKENDS)}."
-        ) from None
-    return factory(settings.embedding_model)
+    return pick(BACKENDS, settings.embedding_backend, "embedding backend")(settings.embedding_model)

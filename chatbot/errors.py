@@ -35,3 +35,11 @@ class InvalidQuestionError(ChatbotError):
 
 class ModelNotFoundError(ChatbotError):
     """A model file or package is missing."""
+
+
+def pick(registry: dict, name: str, what: str):
+    """``registry[name]``, or an error listing the choices (backend registries use this)."""
+    try:
+        return registry[name]
+    except KeyError:
+        raise ModelNotFoundError(f"Unknown {what} '{name}'; choose one of {', '.join(registry)}.") from None

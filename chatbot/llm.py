@@ -22,7 +22,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import ConfigDict, PrivateAttr
 
 from .config import Settings
-from .errors import ModelNotFoundError
+from .errors import ModelNotFoundError, pick
 from .model_files import resolve_model
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
@@ -129,9 +129,4 @@ BACKENDS: dict[str, Callable[[Settings], BaseChatModel]] = {
 
 def get_chat_model(settings: Settings) -> BaseChatModel:
     """Build the chat model named by ``settings.llm_backend``."""
-    try:
-        factory = BACKENDS[settings.llm_backend]
-    except KeyError:
-        raise ModelNotFoundError(
-            f"Unknown LLM backend '{settings.llm_backend}'; choose one of {', '.join(BACKENDS)}.") from None
-    return factory(settings)
+    return pick(BACKENDS, settings.llm_backend, "LLM backend")(settings)
