@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Iterator
 
+from langchain_core.language_models import BaseChatModel
+
+from .chain import Answer, AnswerChain, History
 from .config import Settings
 from .embeddings import ChatbotEmbeddings, get_embeddings
 from .errors import EmptyIndexError, InvalidQuestionError
 from .ingest import IngestReport, Progress, ingest
+from .llm import get_chat_model
 from .retrieval import HybridRetriever, SearchResult
 from .store import ChunkStore
 
-MAX_QUERY_CHARS = 2000  # longer questions are cut for retrieval; the embedder sees 512 tokens anyway
+MAX_QUERY_CHARS = 2000  # longer search queries are cut; the embedder sees 512 tokens anyway
+MAX_QUESTION_CHARS = 2000  # longer questions are rejected with a message (they would crowd out the sources)
 
 
 class Chatbot:
@@ -21,12 +27,15 @@ class Chatbot:
     >>> bot = Chatbot()              # settings from CHATBOT_* env vars / defaults
     >>> bot.ingest("corpus")
     >>> bot.search("OpenAIとAWSの契約額は?")[0].title
+    >>> answer = bot.ask("OpenAIとAWSの契約額は?")
+    >>> answer.text, answer.refused, answer.citations
     """
 
-    def __init__(self, settings: Settings | None = None,
-                 embeddings: ChatbotEmbeddings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, embeddings: ChatbotEmbeddings | None = None,
+                 chat_model: BaseChatModel | None = None) -> None:
         self.settings = settings or Settings()
         self._embeddings = embeddings
+        self._chat_model = chat_model
 
     @cached_property
     def embeddings(self) -> ChatbotEmbeddings:
@@ -39,6 +48,38 @@ class Chatbot:
     @cached_property
     def retriever(self) -> HybridRetriever:
         return HybridRetriever(store=self.store, embeddings=self.embeddings, settings=self.settings)
+
+    @cached_property
+    def chat_model(self) -> BaseChatModel:
+        return self._chat_model or get_chat_model(self.settings)
+
+    @cached_property
+    def chain(self) -> AnswerChain:
+        return AnswerChain(self.retriever, self.chat_model, self.embeddings, self.settings)
+
+    def ask(self, question: str, history: History | None = None) -> Answer:
+        """Answer ``question`` from the articles, with checked citations (or a refusal)."""
+        for event in self.stream(question, history):
+            if isinstance(event, Answer):
+                return event
+        raise RuntimeError("the answer stream ended without an answer")  # pragma: no cover
+
+    def stream(self, question: str, history: History | None = None) -> Iterator[str | Answer]:
+        """Yield the answer's text deltas as the model writes them, then the checked :class:`Answer`.
+
+        ``history`` is the conversation so far, as chat messages
+        (``[{"role": "user", "content": ...}, {"role": "assistant", ...}]``) or ``(user, assistant)`` pairs.
+        The final answer may differ from the streamed text: unsupported sentences are removed and
+        citations renumbered.
+        """
+        question = check_question(question)
+        if len(question) > MAX_QUESTION_CHARS:
+            raise InvalidQuestionError(
+                f"The question is too long ({len(question):,} characters; the limit is {MAX_QUESTION_CHARS:,}). "
+                "Ask about one thing at a time.")
+        if self.store.count() == 0:
+            raise EmptyIndexError()
+        yield from self.chain.stream(question, history)
 
     def ingest(self, *paths: str | Path, prune: bool = False, rebuild: bool = False,
                progress: Progress | None = None) -> IngestReport:

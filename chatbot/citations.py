@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from .chunking import split_sentences
-from .facts import missing_facts
+from .facts import has_fact, missing_facts
 
 # [1], [1, 2], ［１］, 【1】, [1][2]
 _MARKER = re.compile(r"[\[［【]\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]］】]")
@@ -65,16 +65,22 @@ class CheckedSentence:
     supported: bool = False
     missing_facts: list[str] = field(default_factory=list)
 
+    @property
+    def ok(self) -> bool:
+        """Supported by a cited source, with every number and name found there."""
+        return self.supported and not self.missing_facts
+
 
 @dataclass
 class CheckedAnswer:
     text: str  # the answer with renumbered [n] markers
     citations: list[Citation]
-    sentences: list[CheckedSentence]
+    sentences: list[CheckedSentence]  # the sentences kept in ``text``
+    removed: list[CheckedSentence] = field(default_factory=list)  # dropped by ``keep_unsupported=False``
 
     @property
     def unsupported(self) -> list[CheckedSentence]:
-        return [s for s in self.sentences if not s.supported or s.missing_facts]
+        return [s for s in self.sentences + self.removed if not s.ok]
 
 
 def _bigrams(text: str) -> set[str]:
@@ -82,9 +88,15 @@ def _bigrams(text: str) -> set[str]:
     return {t[i:i + 2] for i in range(len(t) - 1)} or ({t} if t else set())
 
 
-def lexical_support(sentence: str, source_sentence: str) -> float:
-    """Share of the sentence's character bigrams that occur in the source sentence."""
+def lexical_support(sentence: str, source_sentence: str, ignore: frozenset[str] = frozenset()) -> float:
+    """Share of the sentence's character bigrams that occur in the source sentence.
+
+    Bigrams in ``ignore`` (those of the question: restating it is not a claim) do not count,
+    unless almost nothing else is left.
+    """
     a = _bigrams(sentence)
+    if len(a - ignore) >= 4:
+        a -= ignore
     return len(a & _bigrams(source_sentence)) / len(a) if a else 0.0
 
 
@@ -104,25 +116,53 @@ def split_answer(text: str) -> list[tuple[str, list[int]]]:
 
 
 class _SourceSentences:
-    def __init__(self, passages: Sequence[Passage]) -> None:
-        self.by_n = {p.n: [p.text[s:e] for s, e in split_sentences(p.text)] or [p.text] for p in passages}
+    """Each source's sentences and pairs of adjacent sentences (an answer sentence often joins
+    two), as exact slices of the source text."""
+
+    def __init__(self, passages: Sequence[Passage], question: str = "") -> None:
+        self.ignore = frozenset(_bigrams(question)) if question else frozenset()
+        self.by_n: dict[int, list[str]] = {}
+        self.single: dict[int, int] = {}  # how many of by_n[n] are single sentences
+        for p in passages:
+            spans = split_sentences(p.text) or [(0, len(p.text))]
+            pairs = [p.text[spans[i][0]:spans[i + 1][1]] for i in range(len(spans) - 1)]
+            self.by_n[p.n] = [p.text[s:e] for s, e in spans] + pairs
+            self.single[p.n] = len(spans)
 
     def best(self, sentence: str, n: int, similarity: Similarity | None) -> tuple[float, float, str]:
         """(lexical support, semantic support, best quote) of source ``n`` for ``sentence``."""
         candidates = self.by_n[n]
-        lex = [lexical_support(sentence, c) for c in candidates]
-        sem = list(similarity(sentence, candidates)) if similarity else [0.0] * len(candidates)
-        i = max(range(len(candidates)), key=lambda j: (max(lex[j], sem[j] if sem[j] >= SEMANTIC_SUPPORT else 0), lex[j]))
+        lex = [lexical_support(sentence, c, self.ignore) for c in candidates]
+        # Embeddings cost time; ask for them only when the characters alone do not support it,
+        # and only for single sentences.
+        sem = [0.0] * len(candidates)
+        if similarity is not None and max(lex) < LEXICAL_SUPPORT:
+            sem[:self.single[n]] = list(similarity(sentence, candidates[:self.single[n]]))
+        # A single sentence wins over a pair that supports the claim no better.
+        i = max(range(len(candidates)), key=lambda j: (
+            max(lex[j], sem[j] if sem[j] >= SEMANTIC_SUPPORT else 0), j < self.single[n], lex[j]))
         return lex[i], sem[i], candidates[i]
 
 
-def check_answer(answer: str, passages: Sequence[Passage], similarity: Similarity | None = None) -> CheckedAnswer:
-    """Verify and renumber the citations of ``answer`` against ``passages`` (see module doc)."""
+def _quote_with(fact: str, text: str) -> str | None:
+    """The sentence of ``text`` that states ``fact``."""
+    for s, e in split_sentences(text):
+        if has_fact(text[s:e], fact):
+            return text[s:e]
+    return None
+
+
+def check_answer(answer: str, passages: Sequence[Passage], similarity: Similarity | None = None,
+                 keep_unsupported: bool = True, question: str = "") -> CheckedAnswer:
+    """Verify and renumber the citations of ``answer`` against ``passages`` (see module doc).
+
+    With ``keep_unsupported=False`` a sentence that no source supports, or that states a
+    number or name missing from its sources, is removed before renumbering. Words of
+    ``question`` repeated in the answer are not counted as claims.
+    """
     by_n = {p.n: p for p in passages}
-    sources = _SourceSentences(passages)
-    final: dict[int, int] = {}  # source n -> citation number
-    quotes: dict[int, str] = {}
-    checked: list[CheckedSentence] = []
+    sources = _SourceSentences(passages, question)
+    checked: list[tuple[CheckedSentence, list[int], dict[int, str]]] = []
     for sentence, cites in split_answer(answer):
         scored = {}
         for n in by_n:
@@ -133,17 +173,33 @@ def check_answer(answer: str, passages: Sequence[Passage], similarity: Similarit
             supporting = sorted((n for n in by_n if scored[n][0]), key=lambda n: -scored[n][1])
             valid = supporting[:1]
         result = CheckedSentence(sentence, supported=bool(valid))
+        if valid:
+            # A number or name missing from the supporting source but stated in another
+            # source makes that source a citation too; one stated in none is a fabrication.
+            for fact in missing_facts(sentence, [by_n[n].text for n in valid]):
+                extra = next((n for n in by_n if n not in valid and has_fact(by_n[n].text, fact)), None)
+                if extra is not None:
+                    valid.append(extra)
+                    scored[extra] = (True, scored[extra][1], _quote_with(fact, by_n[extra].text) or scored[extra][2])
         result.missing_facts = missing_facts(sentence, [by_n[n].text for n in (valid or by_n)])
+        checked.append((result, valid, {n: scored[n][2] for n in valid}))
+
+    final: dict[int, int] = {}  # source n -> citation number
+    quotes: dict[int, str] = {}
+    kept, removed = [], []
+    for result, valid, sentence_quotes in checked:
+        if not keep_unsupported and not result.ok:
+            removed.append(result)
+            continue
         for n in valid:
             if n not in final:
                 final[n] = len(final) + 1
-                quotes[n] = scored[n][2]
+                quotes[n] = sentence_quotes[n]
             result.cites.append(final[n])
-        checked.append(result)
-
+        kept.append(result)
     citations = [Citation(final[n], by_n[n].doc_id, by_n[n].title, by_n[n].source, by_n[n].chunk_id,
                           by_n[n].text, quotes[n]) for n in sorted(final, key=final.get)]
-    return CheckedAnswer(_join(checked), citations, checked)
+    return CheckedAnswer(_join(kept), citations, kept, removed)
 
 
 def _with_markers(sentence: str, cites: list[int]) -> str:

@@ -63,6 +63,14 @@ class Settings(BaseSettings):
         1.0, ge=0.0, description="Weight of BM25 in the fusion (dense has weight 1)."
     )
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant (fusion=rrf only).")
+    context_tokens: int = Field(
+        600, ge=32, le=8000,
+        description="Budget (tiktoken tokens) for source text in the answer prompt; the most relevant "
+        "sentences of the retrieved passages fill it. Prompt reading dominates time to first token on CPU.")
+    min_relevance: float = Field(
+        0.75, ge=0.0, le=1.0,
+        description="Refuse without asking the model when the best passage's e5 cosine to the question "
+        "is below this (measured on the eval set, see README).")
     llm_backend: Literal["llamacpp", "openai", "ollama"] = Field(
         "llamacpp", description="Chat model backend: `llamacpp` (local GGUF, offline), `openai` "
         "(any OpenAI-compatible server) or `ollama`.")

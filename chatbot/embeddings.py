@@ -102,6 +102,32 @@ class SentenceTransformerEmbeddings(ChatbotEmbeddings):
         return self._encode([self._query_prefix + t for t in texts])
 
 
+class PassageVectors:
+    """Passage vectors of short texts (source sentences at answer time), cached by text.
+
+    The same articles are asked about again and again; a sentence is embedded once.
+    """
+
+    def __init__(self, embeddings: ChatbotEmbeddings, max_items: int = 50_000) -> None:
+        self.embeddings = embeddings
+        self.max_items = max_items
+        self._cache: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors for ``texts``, shape (n, dim)."""
+        with self._lock:
+            found = {t: self._cache.get(t) for t in texts}
+        missing = [t for t, v in found.items() if v is None]
+        if missing:
+            found.update(zip(missing, self.embeddings.embed_passages(missing)))
+            with self._lock:
+                if len(self._cache) + len(missing) > self.max_items:
+                    self._cache.clear()
+                self._cache.update((t, found[t]) for t in missing)
+        return np.stack([found[t] for t in texts])
+
+
 BACKENDS: dict[str, Callable[[str], ChatbotEmbeddings]] = {
     "e5": E5Embeddings,
     "sentence-transformers": SentenceTransformerEmbeddings,

@@ -69,15 +69,17 @@ def same_number(a: float, b: float) -> bool:
     return a == b or (max(abs(a), abs(b)) > 0 and abs(a - b) / max(abs(a), abs(b)) < 0.006)
 
 
+def has_fact(text: str, fact: str) -> bool:
+    """Whether ``text`` states ``fact``, a key as :func:`missing_facts` reports it."""
+    try:
+        value = float(fact)
+    except ValueError:
+        t = normalize(text).lower()
+        return fact in t or (fact.endswith("s") and fact[:-1] in t)  # GPUs
+    return any(same_number(value, n) for n in numbers(text))
+
+
 def missing_facts(answer: str, sources: list[str]) -> list[str]:
     """Numbers and names in ``answer`` that occur in none of ``sources``."""
-    source_numbers = set().union(*(numbers(s) for s in sources)) if sources else set()
-    source_text = normalize(" ".join(sources)).lower()
-    missing = []
-    for n in sorted(numbers(answer)):
-        if not any(same_number(n, s) for s in source_numbers):
-            missing.append(f"{n:g}")
-    for name in sorted(names(answer)):
-        if name not in source_text and not (name.endswith("s") and name[:-1] in source_text):  # GPUs
-            missing.append(name)
-    return missing
+    facts = [f"{n:g}" for n in sorted(numbers(answer))] + sorted(names(answer))
+    return [f for f in facts if not any(has_fact(s, f) for s in sources)]
