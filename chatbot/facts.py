@@ -55,7 +55,7 @@ def names(text: str) -> set[str]:
     out = set()
     text = normalize(text)
     for m in _NAME.finditer(text):
-        word = m.group(0)
+        word = re.sub(r"['’]s$", "", m.group(0))  # NVIDIA's -> NVIDIA
         inner_capital = any(c.isupper() for c in word[1:]) or any(c.isdigit() for c in word)
         before = text[:m.start()].rstrip()
         sentence_start = not before or before[-1] in ".!?。！？\n\"'「"

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Iterator
 
 import pytest
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from chatbot import Chatbot, Settings
 from chatbot.embeddings import E5Embeddings
@@ -48,3 +52,39 @@ def corpus_bot(tmp_path_factory, e5) -> Chatbot:
     b = Chatbot(Settings(data_dir=tmp_path_factory.mktemp("corpus-data")), embeddings=e5)
     b.ingest(CORPUS)
     return b
+
+
+class ScriptedChatModel(BaseChatModel):
+    """A fake chat model for pinning down chain logic: replies from a script, streamed in
+    small pieces, and every prompt it was given kept in ``prompts``."""
+
+    replies: list[str]
+    prompts: list[list[BaseMessage]] = []
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    def _next(self, messages: list[BaseMessage]) -> str:
+        self.prompts.append(messages)
+        return self.replies.pop(0)
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=self._next(messages)))])
+
+    def _stream(self, messages, stop=None, run_manager=None, **kwargs) -> Iterator[ChatGenerationChunk]:
+        text = self._next(messages)
+        for i in range(0, len(text), 5):
+            yield ChatGenerationChunk(message=AIMessageChunk(content=text[i:i + 5]))
+
+
+@pytest.fixture
+def scripted_bot(corpus_bot):
+    """``scripted_bot(*replies)``: the ingested corpus answered by a :class:`ScriptedChatModel`."""
+    def make(*replies: str) -> Chatbot:
+        b = Chatbot(corpus_bot.settings, embeddings=corpus_bot.embeddings,
+                    chat_model=ScriptedChatModel(replies=list(replies), prompts=[]))
+        b.store = corpus_bot.store  # share the session's store and BM25 index
+        b.retriever = corpus_bot.retriever
+        return b
+    return make
