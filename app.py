@@ -1,81 +1,173 @@
-"""Web UI (Gradio): search the ingested articles, list them, upload new ones.
+"""Web chat (Gradio): ask about the ingested articles, see every answer's sources, add articles.
 
-A thin layer over :class:`chatbot.Chatbot`. Start with ``python app.py`` (or ``make run``);
-host and port are the settings CHATBOT_HOST / CHATBOT_PORT. Answers with citations come with the
-chat (issue #3/#4); until then this page is the search view over the same index.
+A thin layer over :class:`chatbot.Chatbot` (the same API as the CLI and the eval). Start with
+``python app.py`` (or ``make run``); host and port are the settings CHATBOT_HOST / CHATBOT_PORT.
+Everything from articles or the model is escaped before it reaches the page: shown, never run.
 """
 
 from __future__ import annotations
 
 import html
 import shutil
+import sys
+import threading
 from pathlib import Path
 
 import gradio as gr
 
 from chatbot import Chatbot, ChatbotError
+from chatbot.chain import Answer
 from chatbot.documents import SUPPORTED_SUFFIXES
+from chatbot.prompts import prompts_for
+
+EXAMPLES = [
+    "なぜOpenAIはTrainiumではなくNVIDIAを選んだのですか？",
+    "OpenAIとAWSの契約の規模はどのくらいですか？",
+    "Why did OpenAI sign a cloud deal with AWS?",
+    "ナデラCEOはAIの最大の課題は何だと言っていますか？",
+]
+REFUSED_PREFIX = "⚠ "
+
+CSS = """
+#sources .source, #sources .refusal { border: 1px solid var(--border-color-primary); border-radius: 8px;
+  padding: 8px 12px; margin: 8px 0; }
+#sources .refusal { border-color: #d97706; background: rgba(217, 119, 6, 0.08); }
+#sources p { white-space: pre-wrap; margin: 6px 0 0; }
+#sources mark { background: #fde68a; color: inherit; }
+"""
 
 
-def render_results(results) -> str:
-    """Results as HTML in which every piece of article text is escaped."""
-    if not results:
-        return "<p>No passages found.</p>"
-    parts = []
-    for r in results:
-        parts.append(
-            f"<div class='hit'><b>[{r.rank}] {html.escape(r.title)}</b> "
-            f"<small>{html.escape(r.source)} · score {r.score:.4f}</small>"
-            f"<p style='white-space:pre-wrap'>{html.escape(r.text)}</p></div>")
-    return "\n".join(parts)
+def highlight(text: str, quote: str) -> str:
+    """``text`` escaped, with the first occurrence of ``quote`` in ``<mark>``."""
+    i = text.find(quote) if quote else -1
+    if i < 0:
+        return html.escape(text)
+    return (html.escape(text[:i]) + "<mark>" + html.escape(quote) + "</mark>"
+            + html.escape(text[i + len(quote):]))
+
+
+def _byline(meta: dict, doc_id: str) -> str:
+    parts = [str(meta[k]) for k in ("publisher", "published") if meta.get(k)]
+    return html.escape(" · ".join(parts + [doc_id]))
+
+
+def render_sources(answer: Answer) -> str:
+    """The numbered sources of an answer (cited sentence highlighted), or, for a refusal, a
+    notice and the closest passages."""
+    meta = {s.chunk_id: s.metadata for s in answer.sources}
+    if answer.refused:
+        out = [f"<div class='refusal'><b>{html.escape(answer.text)}</b></div>"]
+        if answer.sources:
+            out.append(f"<p><b>{html.escape(prompts_for(answer.language).closest)}</b></p>")
+        for s in answer.sources[:3]:
+            out.append(f"<div class='source closest'><b>{html.escape(s.title)}</b> "
+                       f"<small>{_byline(s.metadata, s.doc_id)}</small><p>{html.escape(s.text)}</p></div>")
+        return "\n".join(out)
+    out = []
+    for c in answer.citations:
+        out.append(f"<div class='source' id='source-{c.n}'><b>[{c.n}] {html.escape(c.title)}</b> "
+                   f"<small>{_byline(meta.get(c.chunk_id, {}), c.doc_id)}</small>"
+                   f"<p>{highlight(c.text, c.quote)}</p></div>")
+    return "\n".join(out)
 
 
 def build_app(bot: Chatbot) -> gr.Blocks:
-    def search(query: str, k: int) -> str:
+    def respond(message: str, history: list, k: int):
+        history = list(history or [])
+        if not (message or "").strip():
+            yield history, "<p class='error'>Type a question about the articles.</p>", message
+            return
+        prior = [{"role": m["role"], "content": m["content"]} for m in history]
+        history += [{"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
+        yield history, "", ""
+        answer = None
         try:
-            return render_results(bot.search(query, k=int(k)))
+            draft = ""
+            for event in bot.stream(message, prior, top_k=int(k)):
+                if isinstance(event, Answer):
+                    answer = event
+                else:
+                    draft += event
+                    history[-1] = {"role": "assistant", "content": draft}
+                    yield history, "", ""
         except ChatbotError as exc:
-            return f"<p class='error'>{html.escape(str(exc))}</p>"
+            history[-1] = {"role": "assistant", "content": f"{REFUSED_PREFIX}{exc}"}
+            yield history, f"<div class='refusal'>{html.escape(str(exc))}</div>", ""
+            return
+        text = f"{REFUSED_PREFIX}{answer.text}" if answer.refused else answer.text
+        history[-1] = {"role": "assistant", "content": text}
+        yield history, render_sources(answer), ""
 
     def documents() -> list[list]:
-        return [[d["title"], d["source"], d["chunks"]] for d in bot.documents()]
+        return [[d["title"], d.get("publisher") or "", d.get("published") or "", d["chunks"]]
+                for d in bot.documents()]
 
     def upload(files, progress=gr.Progress()):
         if not files:
             return "No file selected.", documents()
         target = Path(bot.settings.corpus_dir)
         target.mkdir(parents=True, exist_ok=True)
-        saved = []
+        saved, lines = [], []
         for f in files:
             src = Path(f if isinstance(f, str) else f.name)
             if src.suffix.lower() not in SUPPORTED_SUFFIXES:
-                return f"{src.name}: unsupported file type (use .md, .txt or .html).", documents()
+                lines.append(f"Skipped {src.name}: unsupported file type (use .md, .txt or .html).")
+                continue
             dst = target / src.name
             shutil.copyfile(src, dst)
             saved.append(dst)
-        report = bot.ingest(*saved, progress=lambda done, total: progress((done, max(total, 1)), unit="chunks"))
-        lines = [f"{report.files} file(s): {report.chunks_added} chunks added, {report.chunks_unchanged} unchanged."]
-        lines += [f"Skipped {Path(s.path).name}: {s.reason}" for s in report.skipped]
+        if saved:
+            try:
+                report = bot.ingest(*saved, progress=lambda done, total: progress((done, max(total, 1)),
+                                                                                 unit="chunks"))
+            except ChatbotError as exc:
+                return f"Upload failed: {exc}", documents()
+            lines.insert(0, f"{report.files} file(s) ingested: {report.chunks_added} chunks added, "
+                            f"{report.chunks_unchanged} unchanged.")
+            lines += [f"Skipped {Path(s.path).name}: {s.reason}" for s in report.skipped]
         return "\n".join(lines), documents()
 
+    s = bot.settings
     with gr.Blocks(title="News QA") as app:
-        gr.Markdown("## News QA — search the ingested articles")
+        gr.Markdown("## ニュースQA — answers only from your articles, with sources")
         with gr.Row():
             with gr.Column(scale=3):
-                query = gr.Textbox(label="Question", placeholder="なぜOpenAIはTrainiumではなくNVIDIAを選んだのか")
-                k = gr.Slider(1, 20, value=bot.settings.top_k, step=1, label="top-k")
-                results = gr.HTML()
-                gr.Examples(["なぜOpenAIはTrainiumではなくNVIDIAを選んだのか",
-                             "Why did OpenAI sign a cloud deal with AWS?"], inputs=query)
+                chat = gr.Chatbot(label="Chat", height=460, render_markdown=False, elem_id="chat")
+                with gr.Row():
+                    box = gr.Textbox(label="Question", placeholder=EXAMPLES[0], scale=5, elem_id="question")
+                    send = gr.Button("Send", variant="primary", scale=1)
+                gr.Examples(EXAMPLES, inputs=box, label="Examples")
+                gr.Markdown("### Sources")
+                sources = gr.HTML(elem_id="sources")
             with gr.Column(scale=2):
-                table = gr.Dataframe(headers=["title", "source", "chunks"], value=documents, label="Articles")
+                with gr.Accordion("Settings", open=True):
+                    k = gr.Slider(1, 20, value=s.top_k, step=1, label="Passages to retrieve (top-k)")
+                    gr.Markdown(f"Model: `{s.llm_backend}:{s.llm_model}`  \nEmbeddings: "
+                                f"`{s.embedding_backend}:{s.embedding_model}`")
+                    clear = gr.Button("Clear conversation")
+                table = gr.Dataframe(headers=["title", "publisher", "published", "chunks"], value=documents,
+                                     label="Articles", interactive=False)
                 files = gr.File(file_count="multiple", label="Add articles (.md, .txt, .html)")
-                status = gr.Textbox(label="Upload", interactive=False)
-        query.submit(search, [query, k], results)
+                status = gr.Textbox(label="Upload", interactive=False, elem_id="upload-status")
+        for trigger in (box.submit, send.click):
+            trigger(respond, [box, chat, k], [chat, sources, box], concurrency_limit=8)
+        clear.click(lambda: ([], ""), None, [chat, sources])
         files.upload(upload, files, [status, table])
     return app
 
 
-if __name__ == "__main__":
+def main() -> None:
     bot = Chatbot()
-    build_app(bot).queue().launch(server_name=bot.settings.host, server_port=bot.settings.port)
+    try:
+        report = bot.ingest()  # unchanged files cost nothing: nothing is re-embedded
+    except ChatbotError as exc:
+        sys.exit(f"error: {exc}")
+    print(f"corpus: {report.files} files, {report.chunks_added} chunks added, "
+          f"{report.chunks_unchanged} unchanged", file=sys.stderr)
+    # Load the model now, not on the first question.
+    threading.Thread(target=lambda: getattr(bot.chat_model, "llama", None), daemon=True).start()
+    build_app(bot).queue().launch(server_name=bot.settings.host, server_port=bot.settings.port, css=CSS)
+
+
+if __name__ == "__main__":
+    main()

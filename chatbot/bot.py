@@ -57,20 +57,21 @@ class Chatbot:
     def chain(self) -> AnswerChain:
         return AnswerChain(self.retriever, self.chat_model, self.embeddings, self.settings)
 
-    def ask(self, question: str, history: History | None = None) -> Answer:
+    def ask(self, question: str, history: History | None = None, top_k: int | None = None) -> Answer:
         """Answer ``question`` from the articles, with checked citations (or a refusal)."""
-        for event in self.stream(question, history):
+        for event in self.stream(question, history, top_k):
             if isinstance(event, Answer):
                 return event
         raise RuntimeError("the answer stream ended without an answer")  # pragma: no cover
 
-    def stream(self, question: str, history: History | None = None) -> Iterator[str | Answer]:
+    def stream(self, question: str, history: History | None = None,
+               top_k: int | None = None) -> Iterator[str | Answer]:
         """Yield the answer's text deltas as the model writes them, then the checked :class:`Answer`.
 
         ``history`` is the conversation so far, as chat messages
         (``[{"role": "user", "content": ...}, {"role": "assistant", ...}]``) or ``(user, assistant)`` pairs.
         The final answer may differ from the streamed text: unsupported sentences are removed and
-        citations renumbered.
+        citations renumbered. ``top_k`` overrides how many passages are retrieved.
         """
         question = check_question(question)
         if len(question) > MAX_QUESTION_CHARS:
@@ -79,7 +80,7 @@ class Chatbot:
                 "Ask about one thing at a time.")
         if self.store.count() == 0:
             raise EmptyIndexError()
-        yield from self.chain.stream(question, history)
+        yield from self.chain.stream(question, history, top_k)
 
     def ingest(self, *paths: str | Path, prune: bool = False, rebuild: bool = False,
                progress: Progress | None = None) -> IngestReport:

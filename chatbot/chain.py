@@ -24,7 +24,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import RunnableLambda, RunnablePassthrough
 
 from .chunking import count_tokens
-from .citations import Citation, Passage, check_answer
+from .citations import Citation, Passage, bigrams, check_answer
 from .config import Settings
 from .context import Source, select_sources
 from .embeddings import ChatbotEmbeddings, PassageVectors
@@ -71,12 +71,20 @@ def normalize_history(history: History | None) -> list[tuple[str, str]]:
     turns: list[tuple[str, str]] = []
     for item in history or []:
         if isinstance(item, dict):
-            content = item.get("content")
-            turns.append((item.get("role", "user"), content if isinstance(content, str) else str(content or "")))
+            turns.append((item.get("role", "user"), _text(item.get("content"))))
         else:
             user, assistant = item
             turns += [("user", user or ""), ("assistant", assistant or "")]
     return [(role, text) for role, text in turns if text]
+
+
+def _text(content: Any) -> str:
+    """Message content as text (chat UIs may send a list of parts such as ``{"type": "text", ...}``)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(_text(p.get("text", "") if isinstance(p, dict) else p) for p in content)
+    return str(content or "")
 
 
 _MARKERS = re.compile(r"\s*[\[［【]\s*\d+(?:\s*[,，、]\s*\d+)*\s*[\]］】]")
@@ -114,14 +122,16 @@ class AnswerChain:
         rewritten = chain.invoke({"history": "\n".join(lines), "question": x["question"]})
         rewritten = rewritten.strip().splitlines()[0].strip(" 「」\"'") if rewritten.strip() else ""
         rewritten = re.sub(r"^(【?書き換えた質問】?|REWRITTEN QUESTION:)\s*", "", rewritten)
-        if not rewritten or len(rewritten) > 300 or prompts.is_refusal(rewritten):
-            # The rewrite failed: search on the previous question plus this one instead.
+        if (not rewritten or len(rewritten) > 300 or prompts.is_refusal(rewritten)
+                or bigrams(rewritten) <= bigrams(x["question"])):
+            # The rewrite failed or only echoed the question: search on the previous question
+            # plus this one instead.
             last_user = next(text for role, text in reversed(turns) if role == "user")
             return f"{last_user} {x['question']}"
         return rewritten
 
     def _retrieve(self, x: dict) -> list[SearchResult]:
-        return self.retriever.search(x["query"], self.settings.top_k)
+        return self.retriever.search(x["query"], x.get("top_k") or self.settings.top_k)
 
     def _select(self, x: dict) -> list[Source]:
         results = x["results"]
@@ -144,10 +154,11 @@ class AnswerChain:
 
     # -- running it -----------------------------------------------------------------------------
 
-    def stream(self, question: str, history: History | None = None) -> Iterator[str | Answer]:
+    def stream(self, question: str, history: History | None = None,
+               top_k: int | None = None) -> Iterator[str | Answer]:
         """Yield the model's text deltas as they come, then the checked :class:`Answer`."""
         t0 = time.perf_counter()
-        x = self.prepare.invoke({"question": question, "history": history})
+        x = self.prepare.invoke({"question": question, "history": history, "top_k": top_k})
         prompts: PromptSet = x["prompts"]
         answer = Answer(question=question, text="", refused=False, citations=[], sources=x["results"],
                         language=prompts.language, query=x["query"], model=self._model_name())
@@ -167,9 +178,9 @@ class AnswerChain:
         answer.raw = "".join(parts).strip()
         yield self._check(answer, prompts, x["sources"], t0)
 
-    def invoke(self, question: str, history: History | None = None) -> Answer:
+    def invoke(self, question: str, history: History | None = None, top_k: int | None = None) -> Answer:
         """The checked :class:`Answer` (no streaming)."""
-        for event in self.stream(question, history):
+        for event in self.stream(question, history, top_k):
             if isinstance(event, Answer):
                 return event
         raise RuntimeError("the answer stream ended without an answer")  # pragma: no cover
@@ -178,7 +189,7 @@ class AnswerChain:
         if prompts.is_refusal(answer.raw):
             return self._refuse(answer, prompts, MODEL_REFUSED, t0)
         passages: list[Passage] = [s.passage() for s in sources]
-        checked = check_answer(answer.raw, passages, self._similarity, keep_unsupported=False,
+        checked = check_answer(answer.raw, passages, self.similarity, keep_unsupported=False,
                                question=answer.query)
         answer.removed = [s.text for s in checked.removed]
         if not checked.sentences:
@@ -187,7 +198,7 @@ class AnswerChain:
         answer.timings["total_s"] = round(time.perf_counter() - t0, 3)
         return answer
 
-    def _similarity(self, sentence: str, candidates: Sequence[str]) -> Sequence[float]:
+    def similarity(self, sentence: str, candidates: Sequence[str]) -> Sequence[float]:
         return self.vectors(list(candidates)) @ self.embeddings.embed_queries([sentence])[0]
 
     def _refuse(self, answer: Answer, prompts: PromptSet, reason: str, t0: float) -> Answer:

@@ -8,7 +8,8 @@ source or invents a number. So for every answer sentence:
    Japanese; embedding similarity, if given, as a second signal that also works across
    languages). A sentence with no supporting cited source is aligned to the source that
    supports it best, or flagged unsupported when none does;
-3. every number and Latin-script name in the sentence must occur in one of its cited sources;
+3. every number and Latin-script name in the sentence must occur in its cited sources (not just
+   anywhere: "GPT-6 was released on 2025-11-03" stitched from two passages is a fabrication);
 4. citations are renumbered 1..m in order of first use, keeping only those used.
 """
 
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from .chunking import split_sentences
-from .facts import has_fact, missing_facts
+from .facts import missing_facts
 from .prompts import detect_language
 
 # [1], [1, 2], ［１］, 【1】, [1][2]
@@ -90,7 +91,8 @@ class CheckedAnswer:
         return [s for s in self.sentences + self.removed if not s.ok]
 
 
-def _bigrams(text: str) -> set[str]:
+def bigrams(text: str) -> set[str]:
+    """Character bigrams of ``text`` after NFKC, lower-casing and dropping spaces and punctuation."""
     t = _DROP.sub("", unicodedata.normalize("NFKC", text).lower())
     return {t[i:i + 2] for i in range(len(t) - 1)} or ({t} if t else set())
 
@@ -101,10 +103,10 @@ def lexical_support(sentence: str, source_sentence: str, ignore: frozenset[str] 
     Bigrams in ``ignore`` (those of the question: restating it is not a claim) do not count,
     unless almost nothing else is left.
     """
-    a = _bigrams(sentence)
+    a = bigrams(sentence)
     if len(a - ignore) >= 4:
         a -= ignore
-    return len(a & _bigrams(source_sentence)) / len(a) if a else 0.0
+    return len(a & bigrams(source_sentence)) / len(a) if a else 0.0
 
 
 def split_answer(text: str) -> list[tuple[str, list[int]]]:
@@ -122,12 +124,12 @@ def split_answer(text: str) -> list[tuple[str, list[int]]]:
     return out
 
 
-class _SourceSentences:
+class SourceSentences:
     """Each source's sentences and pairs of adjacent sentences (an answer sentence often joins
     two), as exact slices of the source text."""
 
     def __init__(self, passages: Sequence[Passage], question: str = "") -> None:
-        self.ignore = frozenset(_bigrams(question)) if question else frozenset()
+        self.ignore = frozenset(bigrams(question)) if question else frozenset()
         self.by_n: dict[int, list[str]] = {}
         self.single: dict[int, int] = {}  # how many of by_n[n] are single sentences
         for p in passages:
@@ -155,14 +157,6 @@ class _SourceSentences:
         return lex[i], sem[i], candidates[i]
 
 
-def _quote_with(fact: str, text: str) -> str | None:
-    """The sentence of ``text`` that states ``fact``."""
-    for s, e in split_sentences(text):
-        if has_fact(text[s:e], fact):
-            return text[s:e]
-    return None
-
-
 def check_answer(answer: str, passages: Sequence[Passage], similarity: Similarity | None = None,
                  keep_unsupported: bool = True, question: str = "") -> CheckedAnswer:
     """Verify and renumber the citations of ``answer`` against ``passages`` (see module doc).
@@ -172,7 +166,7 @@ def check_answer(answer: str, passages: Sequence[Passage], similarity: Similarit
     ``question`` repeated in the answer are not counted as claims.
     """
     by_n = {p.n: p for p in passages}
-    sources = _SourceSentences(passages, question)
+    sources = SourceSentences(passages, question)
     checked: list[tuple[CheckedSentence, list[int], dict[int, str]]] = []
     for sentence, cites in split_answer(answer):
         scored = {}
@@ -184,14 +178,6 @@ def check_answer(answer: str, passages: Sequence[Passage], similarity: Similarit
             supporting = sorted((n for n in by_n if scored[n][0]), key=lambda n: -scored[n][1])
             valid = supporting[:1]
         result = CheckedSentence(sentence, supported=bool(valid))
-        if valid:
-            # A number or name missing from the supporting source but stated in another
-            # source makes that source a citation too; one stated in none is a fabrication.
-            for fact in missing_facts(sentence, [by_n[n].text for n in valid]):
-                extra = next((n for n in by_n if n not in valid and has_fact(by_n[n].text, fact)), None)
-                if extra is not None:
-                    valid.append(extra)
-                    scored[extra] = (True, scored[extra][1], _quote_with(fact, by_n[extra].text) or scored[extra][2])
         result.missing_facts = missing_facts(sentence, [by_n[n].text for n in (valid or by_n)])
         checked.append((result, valid, {n: scored[n][2] for n in valid}))
 

@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     )
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant (fusion=rrf only).")
     context_tokens: int = Field(
-        600, ge=32, le=8000,
+        800, ge=32, le=8000,
         description="Budget (tiktoken tokens) for source text in the answer prompt; the most relevant "
         "sentences of the retrieved passages fill it. Prompt reading dominates time to first token on CPU.")
     min_relevance: float = Field(

@@ -4,8 +4,9 @@ On 2 CPU cores a 1.5B model reads a prompt at about 20 tokens/s, so every token 
 text delays the first word of the answer. Passages go into the prompt whole, best first, while
 they fit the budget (the hybrid ranking is the strongest relevance signal there is: a sentence
 ranked on its own by a small embedding model loses the context that made the passage relevant).
-The first passage that does not fit is cut down to its most relevant sentences (e5 cosine plus
-character-bigram overlap with the question), each with its neighbours. Every passage that
+The best passage gets at most half the budget when others wait. A passage that does not fit is
+cut down to its most relevant sentences (e5 cosine plus character-bigram overlap with the
+question), each with its neighbours. Every passage that
 contributes becomes one numbered source; its full text stays available for citation checks.
 """
 
@@ -49,15 +50,19 @@ def select_sources(question: str, results: Sequence[SearchResult], budget_tokens
     """
     sources: list[Source] = []
     used = 0
+    # No passage may take more than half the budget while others wait: merged neighbours can
+    # make one passage as long as the whole budget, and the second-ranked passage often holds
+    # the answer.
+    cap = budget_tokens // 2 if len(results) > 1 else budget_tokens
     for r in results:
-        cost = count_tokens(r.text)
-        if used + cost <= budget_tokens:
+        left = budget_tokens - used
+        limit = left if sources else min(left, cap)
+        if count_tokens(r.text) <= limit:
             excerpt = r.text
         else:
-            left = budget_tokens - used
             if sources and left < MIN_EXCERPT_TOKENS:
                 break
-            excerpt = _excerpt(question, r.text, left, query_vector, passage_vectors)
+            excerpt = _excerpt(question, r.text, limit, query_vector, passage_vectors)
         used += count_tokens(excerpt)
         sources.append(Source(n=len(sources) + 1, result=r, excerpt=excerpt))
         if used >= budget_tokens:
@@ -76,9 +81,9 @@ def _excerpt(question: str, text: str, budget_tokens: int, query_vector: np.ndar
         scores += passage_vectors(texts) @ query_vector
     chosen: set[int] = set()
     used = 0
-    # The reason or number often sits in the next sentence, the subject in the previous one.
+    # The date or subject often sits in the previous sentence, the reason in the next one.
     for best in np.argsort(-scores, kind="stable"):
-        for j in (int(best), int(best) + 1, int(best) - 1):
+        for j in (int(best), int(best) - 1, int(best) + 1):
             if j in chosen or not 0 <= j < len(spans):
                 continue
             cost = count_tokens(texts[j])

@@ -1,9 +1,12 @@
-"""``python -m eval jsquad`` (retrieval benchmark) and ``python -m eval tokenizers`` (BM25 tokenizer comparison)."""
+"""``python -m eval`` (answer evaluation on eval/questions.jsonl, the default), ``python -m eval jsquad``
+(JSQuAD retrieval and answer containment) and the retrieval experiments behind the README's tables."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -12,12 +15,26 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0].startswith("-"):
+        argv = ["answers", *argv]
     parser = argparse.ArgumentParser(prog="python -m eval")
     sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("answers", help="answer accuracy, citations, refusals and latency (default)")
+    p.add_argument("--backend", help="LLM backend (default: CHATBOT_LLM_BACKEND)")
+    p.add_argument("--model", help="LLM model (default: CHATBOT_LLM_MODEL)")
+    p.add_argument("--limit", type=int, help="only the first N questions")
+    p.add_argument("--types", help="comma-separated question types to run")
+    p.add_argument("--judge", action="store_true",
+                   help="add an LLM-as-judge score (needs EVAL_JUDGE_BASE_URL and EVAL_JUDGE_MODEL)")
+    p.add_argument("--results", type=Path, default=RESULTS, help="folder for the JSON, report and plot")
     p = sub.add_parser("jsquad", help="open-retrieval benchmark on JSQuAD")
     p.add_argument("--path", type=Path, default=None, help="valid-v1.3.json (default: ../shared/data/jsquad)")
     p.add_argument("--limit", type=int, default=None, help="only the first N questions")
-    p.add_argument("--modes", default="bm25,dense,hybrid")
+    p.add_argument("--modes", default="bm25,dense,hybrid", help="retrieval modes (empty: skip retrieval)")
+    p.add_argument("--answers", type=int, default=0, metavar="N",
+                   help="also answer a seeded random sample of N questions with the LLM (README uses 200)")
+    p.add_argument("--model", help="LLM model for --answers (default: CHATBOT_LLM_MODEL)")
     p = sub.add_parser("tokenizers", help="BM25 on JSQuAD with fugashi vs Sudachi tokenizers")
     p.add_argument("--path", type=Path, default=None)
     sub.add_parser("corpus-retrieval", help="evidence hit@k on eval/questions.jsonl with the current settings")
@@ -26,16 +43,26 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("check", help="validate eval/questions.jsonl against the schema and corpus/")
     args = parser.parse_args(argv)
 
+    if args.command == "answers":
+        return run_answers(args)
     if args.command == "jsquad":
-        from .jsquad import DEFAULT_PATH, run_retrieval
+        from .jsquad import DEFAULT_PATH, run_answers as jsquad_answers, run_retrieval
 
-        result = run_retrieval(args.path or DEFAULT_PATH, limit=args.limit, modes=args.modes.split(","))
-        result["date"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         RESULTS.mkdir(exist_ok=True)
-        out = RESULTS / "jsquad-retrieval.json"
-        out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        print(json.dumps(result["modes"], indent=2))
-        print(f"wrote {out}", file=sys.stderr)
+        if args.modes:
+            result = run_retrieval(args.path or DEFAULT_PATH, limit=args.limit, modes=args.modes.split(","))
+            result["date"] = _now()
+            out = RESULTS / "jsquad-retrieval.json"
+            out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+            print(json.dumps(result["modes"], indent=2))
+            print(f"wrote {out}", file=sys.stderr)
+        if args.answers:
+            result = jsquad_answers(args.path or DEFAULT_PATH, args.answers, model=args.model)
+            result["date"] = _now()
+            out = RESULTS / "jsquad-answers.json"
+            out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+            print(json.dumps(result["summary"], indent=2))
+            print(f"wrote {out}", file=sys.stderr)
     elif args.command == "tokenizers":
         from .jsquad import DEFAULT_PATH
         from .tokenizers import run
@@ -67,6 +94,66 @@ def main(argv: list[str] | None = None) -> int:
             print(p)
         print(f"{len(problems)} problems")
         return 1 if problems else 0
+    return 0
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _judge():
+    """An LLM-as-judge on an OpenAI-compatible server: 1.0 if the answer agrees with the reference."""
+    base_url, model = os.environ.get("EVAL_JUDGE_BASE_URL"), os.environ.get("EVAL_JUDGE_MODEL")
+    if not base_url or not model:
+        raise SystemExit("--judge needs EVAL_JUDGE_BASE_URL and EVAL_JUDGE_MODEL (an OpenAI-compatible server)")
+    from langchain_openai import ChatOpenAI
+
+    llm = ChatOpenAI(base_url=base_url, model=model, api_key=os.environ.get("EVAL_JUDGE_API_KEY", "none"),
+                     temperature=0)
+
+    def judge(q: dict, answer) -> float:
+        if q["type"] == "unanswerable":
+            return 1.0 if answer.refused else 0.0
+        reply = llm.invoke(
+            "Does the ANSWER state the same facts as the REFERENCE for the QUESTION? Reply YES or NO.\n"
+            f"QUESTION: {q['question']}\nREFERENCE: {q['reference_answer']}\nANSWER: {answer.text}").content
+        return 1.0 if "YES" in reply.upper() else 0.0
+    return judge
+
+
+def run_answers(args: argparse.Namespace) -> int:
+    from chatbot import Chatbot, Settings
+
+    from .answers import run
+    from .corpus_retrieval import load_questions
+    from .report import markdown, plot
+
+    overrides = {k: v for k, v in (("llm_backend", args.backend), ("llm_model", args.model)) if v}
+    bot = Chatbot(Settings(**overrides))
+    bot.ingest(Path(__file__).resolve().parent.parent / "corpus")
+    questions = load_questions()
+    if args.types:
+        questions = [q for q in questions if q["type"] in args.types.split(",")]
+    questions = questions[: args.limit] if args.limit else questions
+
+    def progress(i: int, n: int, row: dict) -> None:
+        verdict = "refused" if row["refused"] else f"facts {row.get('fact_accuracy', '-')}"
+        print(f"[{i}/{n}] {row['id']} {row['type']}: {verdict} ({row['total_s']} s)", file=sys.stderr, flush=True)
+
+    result = run(bot, questions, progress, judge=_judge() if args.judge else None)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    result["meta"] = {"date": _now(), "model": f"{bot.settings.llm_backend}:{bot.settings.llm_model}",
+                      "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+                      "settings": json.loads(bot.settings.model_dump_json())}
+    out = args.results
+    out.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(result, ensure_ascii=False, indent=2) + "\n"
+    (out / f"{stamp}.json").write_text(text, encoding="utf-8")
+    (out / "latest.json").write_text(text, encoding="utf-8")
+    picture = plot(result, out / "latest.png")
+    (out / "report.md").write_text(markdown(result, picture.name if picture else None), encoding="utf-8")
+    print(json.dumps(result["summary"], ensure_ascii=False, indent=2))
+    print(f"wrote {out / 'latest.json'}, {out / 'report.md'}", file=sys.stderr)
     return 0
 
 

@@ -106,3 +106,37 @@ def run_retrieval(path: Path = DEFAULT_PATH, settings: Settings | None = None, l
         m["ms_per_query"] = round(1000 * (time.time() - t0) / len(questions), 1)
         out["modes"][mode] = {k: round(v, 4) if isinstance(v, float) else v for k, v in m.items()}
     return out
+
+
+def run_answers(path: Path = DEFAULT_PATH, sample: int = 200, settings: Settings | None = None,
+                model: str | None = None, seed: int = 0) -> dict:
+    """Answer a seeded random sample of questions end to end (retrieval over all paragraphs);
+    a hit is an answer containing any reference answer (NFKC, spaces removed)."""
+    import random
+    import unicodedata
+
+    base = settings or Settings()
+    settings = base.model_copy(update={"collection": "jsquad", **({"llm_model": model} if model else {})})
+    paragraphs, questions = load_jsquad(path)
+    folder = Path(settings.data_dir) / "jsquad"
+    write_articles(paragraphs, folder)
+    bot = Chatbot(settings)
+    bot.ingest(folder)
+    picked = random.Random(seed).sample(questions, min(sample, len(questions)))
+    norm = lambda t: "".join(unicodedata.normalize("NFKC", t).split())  # noqa: E731
+    rows = []
+    for i, q in enumerate(picked, start=1):
+        answer = bot.ask(q["question"])
+        hit = not answer.refused and any(norm(a) in norm(answer.text) for a in q["answers"])
+        gold_rank = next((j for j, s in enumerate(answer.sources, start=1) if s.doc_id == doc_id(q["para"])), None)
+        rows.append({"id": q["id"], "question": q["question"], "answers": q["answers"], "answer": answer.text,
+                     "raw": answer.raw, "refused": answer.refused, "contains_answer": hit, "gold_rank": gold_rank,
+                     "total_s": answer.timings.get("total_s")})
+        print(f"[{i}/{len(picked)}] {'hit' if hit else 'miss'} {q['question'][:40]}", flush=True)
+    n = len(rows)
+    return {"model": f"{settings.llm_backend}:{settings.llm_model}", "sample": n, "seed": seed,
+            "summary": {"answer_containment": round(sum(r["contains_answer"] for r in rows) / n, 4),
+                        "refused": round(sum(r["refused"] for r in rows) / n, 4),
+                        "gold_in_sources": round(sum(1 for r in rows if r["gold_rank"]) / n, 4),
+                        "total_p50_s": sorted(r["total_s"] for r in rows)[n // 2]},
+            "questions": rows}

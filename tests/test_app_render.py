@@ -1,0 +1,37 @@
+"""How app.py renders sources: escaped text, the cited sentence highlighted (no browser needed)."""
+
+import importlib.util
+
+from chatbot.chain import Answer
+from chatbot.citations import Citation
+from chatbot.retrieval import SearchResult
+from conftest import ROOT
+
+spec = importlib.util.spec_from_file_location("app", ROOT / "app.py")
+app = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(app)
+
+TEXT = "前の文。<script>alert(1)</script>は危険な文字列です。後の文。"
+
+
+def result(**kw):
+    return SearchResult(rank=1, doc_id="corpus/x.md", title="<b>T</b>", source="", chunk_id="c1", text=TEXT,
+                        score=1.0, metadata={"publisher": "P<i>", "published": "2026-11-20"}, **kw)
+
+
+def test_cited_sentence_is_highlighted_and_everything_escaped():
+    quote = "<script>alert(1)</script>は危険な文字列です。"
+    answer = Answer(question="q", text="a[1]。", refused=False, language="ja", query="q", model="m",
+                    sources=[result()], citations=[Citation(1, "corpus/x.md", "<b>T</b>", "", "c1", TEXT, quote)])
+    out = app.render_sources(answer)
+    assert "<script>" not in out and "<b>T</b>" not in out and "P<i>" not in out
+    assert "<mark>&lt;script&gt;alert(1)&lt;/script&gt;は危険な文字列です。</mark>" in out
+    assert "[1] &lt;b&gt;T&lt;/b&gt;" in out and "P&lt;i&gt; · 2026-11-20 · corpus/x.md" in out
+
+
+def test_refusal_is_marked_and_lists_the_closest_passages():
+    answer = Answer(question="q", text="提供された記事には、この質問に答える情報が見つかりませんでした。", refused=True,
+                    language="ja", query="q", model="m", sources=[result()], citations=[])
+    out = app.render_sources(answer)
+    assert "class='refusal'" in out and "関連しそうな箇所" in out and "class='source closest'" in out
+    assert "<script>" not in out

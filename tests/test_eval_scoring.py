@@ -1,0 +1,49 @@
+"""The eval's scoring rules (pure functions, no model)."""
+
+from chatbot.chain import Answer
+from chatbot.citations import Citation
+from eval.answers import citation_scores, fact_found, summarize
+
+DEAL = "OpenAIがAmazon Web Services(AWS)と結んだ、7年間で380億ドル(約5.8兆円)という天文学的な規模のクラウド契約です。"
+
+
+def test_fact_variants_match_after_normalizing():
+    assert fact_found("7年間で３８０億ドルです[1]。", ["380億"])
+    assert fact_found("A 38 billion dollar deal.", ["380億"])  # the same amount, other units
+    assert fact_found("The deal is $38B over seven years.", ["seven years", "7年"])
+    assert not fact_found("70年間の契約です。", ["7年"])
+    assert not fact_found("3,800億ドルです。", ["380億"])
+
+
+def answer(text, quote=DEAL, refused=False):
+    return Answer(question="契約の規模は？", text=text, refused=refused, language="ja", query="契約の規模は？",
+                  model="test", sources=[],
+                  citations=[Citation(1, "corpus/a.md", "t", "", "c1", DEAL, quote)])
+
+
+def test_citation_recall_and_precision_count_supported_sentences():
+    ok = answer("7年間で380億ドルのクラウド契約です[1]。")
+    assert citation_scores(ok) == (1, 1, 1, 1)
+    bad = answer("7年間で380億ドルのクラウド契約です[1]。GoogleのTPUも使います[1]。")
+    assert citation_scores(bad) == (1, 2, 1, 2)
+    uncited = answer("7年間で380億ドルのクラウド契約です。")
+    assert citation_scores(uncited) == (0, 1, 0, 0)
+
+
+def test_summary_counts_refusals_by_kind():
+    rows = [
+        {"id": "a", "type": "fact", "language": "ja", "refused": False, "fact_accuracy": 1.0, "all_facts": True,
+         "has_docs": True, "has_evidence": True, "doc_rank": 1, "evidence_rank": 2, "citations": 1,
+         "sentences": 1, "sentences_supported": 1, "citation_pairs": 1, "citation_pairs_ok": 1, "fabricated": [],
+         "first_token_s": 2.0, "total_s": 4.0},
+        {"id": "b", "type": "fact", "language": "en", "refused": True, "fact_accuracy": 0.0, "all_facts": False,
+         "has_docs": True, "has_evidence": True, "doc_rank": 3, "evidence_rank": None, "citations": 0,
+         "first_token_s": 1.0, "total_s": 1.0},
+        {"id": "c", "type": "unanswerable", "language": "ja", "refused": True, "has_docs": False,
+         "has_evidence": False, "doc_rank": None, "evidence_rank": None, "citations": 0, "total_s": 1.0},
+    ]
+    s = summarize(rows)
+    assert s["fact_accuracy"] == 0.5 and s["false_refusal_rate"] == 0.5 and s["correct_refusal_rate"] == 1.0
+    assert s["retrieval"]["doc_hit@1"] == 0.5 and s["retrieval"]["evidence_hit@5"] == 0.5
+    assert s["citation_recall"] == 1.0 and s["answers_with_fabrication"] == 0
+    assert s["latency"]["first_token_p50_s"] == 2.0  # refused answers have no generation latency
