@@ -71,14 +71,23 @@ def render_sources(answer: Answer) -> str:
     return "\n".join(out)
 
 
+def _content(content) -> str:
+    """Message text (Gradio may hand back a list of parts)."""
+    if isinstance(content, list):
+        return " ".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
+    return content if isinstance(content, str) else str(content or "")
+
+
 def build_app(bot: Chatbot) -> gr.Blocks:
     def respond(message: str, history: list, k: int):
         history = list(history or [])
         if not (message or "").strip():
             yield history, "<p class='error'>Type a question about the articles.</p>", message
             return
-        prior = [{"role": m["role"], "content": m["content"]} for m in history]
-        history += [{"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
+        # The chat component renders HTML (sanitized, but markup would vanish or act): every
+        # message is escaped for display and unescaped when passed back as history.
+        prior = [{"role": m["role"], "content": html.unescape(_content(m["content"]))} for m in history]
+        history += [{"role": "user", "content": html.escape(message)}, {"role": "assistant", "content": "…"}]
         yield history, "", ""
         answer = None
         try:
@@ -88,14 +97,14 @@ def build_app(bot: Chatbot) -> gr.Blocks:
                     answer = event
                 else:
                     draft += event
-                    history[-1] = {"role": "assistant", "content": draft}
+                    history[-1] = {"role": "assistant", "content": html.escape(draft)}
                     yield history, "", ""
         except ChatbotError as exc:
-            history[-1] = {"role": "assistant", "content": f"{REFUSED_PREFIX}{exc}"}
+            history[-1] = {"role": "assistant", "content": html.escape(f"{REFUSED_PREFIX}{exc}")}
             yield history, f"<div class='refusal'>{html.escape(str(exc))}</div>", ""
             return
         text = f"{REFUSED_PREFIX}{answer.text}" if answer.refused else answer.text
-        history[-1] = {"role": "assistant", "content": text}
+        history[-1] = {"role": "assistant", "content": html.escape(text)}
         yield history, render_sources(answer), ""
 
     def documents() -> list[list]:
@@ -147,7 +156,7 @@ def build_app(bot: Chatbot) -> gr.Blocks:
                     clear = gr.Button("Clear conversation")
                 table = gr.Dataframe(headers=["title", "publisher", "published", "chunks"], value=documents,
                                      label="Articles", interactive=False)
-                files = gr.File(file_count="multiple", label="Add articles (.md, .txt, .html)")
+                files = gr.File(file_count="multiple", label="Add articles (.md, .txt, .html)", elem_id="upload")
                 status = gr.Textbox(label="Upload", interactive=False, elem_id="upload-status")
         for trigger in (box.submit, send.click):
             trigger(respond, [box, chat, k], [chat, sources, box], concurrency_limit=8)

@@ -178,7 +178,9 @@ def check_answer(answer: str, passages: Sequence[Passage], similarity: Similarit
             supporting = sorted((n for n in by_n if scored[n][0]), key=lambda n: -scored[n][1])
             valid = supporting[:1]
         result = CheckedSentence(sentence, supported=bool(valid))
-        result.missing_facts = missing_facts(sentence, [by_n[n].text for n in (valid or by_n)])
+        cited = [by_n[n].text for n in (valid or by_n)]
+        cross = detect_language(sentence) != detect_language(" ".join(cited))
+        result.missing_facts = missing_facts(sentence, cited, codes_only=cross)
         checked.append((result, valid, {n: scored[n][2] for n in valid}))
 
     final: dict[int, int] = {}  # source n -> citation number

@@ -50,16 +50,30 @@ def numbers(text: str) -> set[float]:
     return out
 
 
-def names(text: str) -> set[str]:
-    """Latin-script proper names and codes in ``text`` (lower-cased)."""
+# Capitalized in English but not names; a Japanese source writes them as 月/曜日 or not at all.
+_NOT_NAMES = {
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+    "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov",
+    "dec", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "i", "ceo",
+}
+
+
+def names(text: str, codes_only: bool = False) -> set[str]:
+    """Latin-script proper names and codes in ``text`` (lower-cased).
+
+    ``codes_only`` keeps only words with an inner capital or a digit (OpenAI, AWS, GB200,
+    GPT-6): the ones a Japanese article also writes in Latin letters, unlike Nadella (ナデラ).
+    """
     out = set()
     text = normalize(text)
     for m in _NAME.finditer(text):
         word = re.sub(r"['’]s$", "", m.group(0))  # NVIDIA's -> NVIDIA
+        if word.lower() in _NOT_NAMES:
+            continue
         inner_capital = any(c.isupper() for c in word[1:]) or any(c.isdigit() for c in word)
         before = text[:m.start()].rstrip()
         sentence_start = not before or before[-1] in ".!?。！？\n\"'「"
-        if inner_capital or (word[0].isupper() and not sentence_start and len(word) > 1):
+        if inner_capital or (not codes_only and word[0].isupper() and not sentence_start and len(word) > 1):
             out.add(word.lower())
     return out
 
@@ -79,7 +93,8 @@ def has_fact(text: str, fact: str) -> bool:
     return any(same_number(value, n) for n in numbers(text))
 
 
-def missing_facts(answer: str, sources: list[str]) -> list[str]:
-    """Numbers and names in ``answer`` that occur in none of ``sources``."""
-    facts = [f"{n:g}" for n in sorted(numbers(answer))] + sorted(names(answer))
+def missing_facts(answer: str, sources: list[str], codes_only: bool = False) -> list[str]:
+    """Numbers and names in ``answer`` that occur in none of ``sources`` (``codes_only``: see
+    :func:`names`; for an English sentence checked against Japanese sources)."""
+    facts = [f"{n:g}" for n in sorted(numbers(answer))] + sorted(names(answer, codes_only))
     return [f for f in facts if not any(has_fact(s, f) for s in sources)]

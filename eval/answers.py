@@ -31,6 +31,7 @@ from typing import Callable
 from chatbot.chain import Answer
 from chatbot.citations import LEXICAL_SUPPORT, SEMANTIC_SUPPORT, Passage, SourceSentences, split_answer
 from chatbot.facts import missing_facts, numbers, same_number
+from chatbot.prompts import detect_language
 
 from .corpus_retrieval import _norm
 
@@ -71,7 +72,9 @@ def citation_scores(answer: Answer, similarity=None) -> tuple[int, int, int, int
             if n not in passages:
                 continue
             lex, sem, _ = sources.best(sentence, n, similarity)
-            ok = (lex >= LEXICAL_SUPPORT or sem >= SEMANTIC_SUPPORT) and not missing_facts(sentence, [passages[n].text])
+            cross = detect_language(sentence) != detect_language(passages[n].text)
+            ok = (lex >= LEXICAL_SUPPORT or sem >= SEMANTIC_SUPPORT) and not missing_facts(
+                sentence, [passages[n].text], codes_only=cross)
             pairs_ok += ok
             ok_any |= ok
         supported += ok_any
@@ -97,7 +100,8 @@ def score(q: dict, answer: Answer, similarity=None) -> dict:
         s_ok, s_n, c_ok, c_n = citation_scores(answer, similarity)
         row.update(sentences=s_n, sentences_supported=s_ok, citation_pairs=c_n, citation_pairs_ok=c_ok)
         cited = [c.text for c in answer.citations]
-        row["fabricated"] = sorted({f for s, _ in split_answer(answer.text) for f in missing_facts(s, cited)})
+        row["fabricated"] = sorted({f for s, _ in split_answer(answer.text) for f in missing_facts(
+            s, cited, codes_only=detect_language(s) != detect_language(" ".join(cited)))})
     return row
 
 

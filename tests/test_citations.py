@@ -79,3 +79,11 @@ def test_names_are_latin_proper_nouns_not_sentence_starts():
 def test_lexical_support_ignores_punctuation_and_width():
     assert lexical_support("ＣＵＤＡ　ソフトウェア・エコシステム。", "成熟したCUDAソフトウェア・エコシステム") == 1.0
     assert lexical_support("量子コンピューター", "成熟したCUDAソフトウェア・エコシステム") < 0.2
+
+
+def test_english_sentence_over_japanese_source_checks_codes_not_transliterated_names():
+    source = "2025年11月3日、OpenAIはAWSと契約した。ナデラCEOは電力が足りないと語った。"
+    assert missing_facts("Nadella said power is short, on November 3, 2025.", [source], codes_only=True) == []
+    assert missing_facts("OpenAI signed with Google on November 3.", [source], codes_only=True) == []
+    assert missing_facts("OpenAI signed with GCP on November 4.", [source], codes_only=True) == ["4", "gcp"]
+    assert "november" not in names("It was announced on November 3.")

@@ -110,7 +110,7 @@ def test_uploaded_article_is_answered(page, tmp_path):
     article.write_text(UPLOADED, encoding="utf-8")
     bad = tmp_path / "notes.pdf"
     bad.write_bytes(b"%PDF-1.4")
-    page.locator("input[type=file]").set_input_files([str(article), str(bad)])
+    page.locator("#upload input[type=file]").set_input_files([str(article), str(bad)])
     status = page.locator("#upload-status textarea")
     page.wait_for_function(
         "() => (document.querySelector('#upload-status textarea')?.value || '').includes('ingested')",
