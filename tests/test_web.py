@@ -6,16 +6,12 @@ Set ``CHATBOT_SCREENSHOT_DIR=docs`` to keep the screenshot of the answered chat 
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from helpers import App
+
 CHROMIUM = "/usr/bin/chromium"
 SMALL = "qwen2.5-coder-0.5b-instruct-q4"
 
@@ -31,36 +27,13 @@ UPLOADED = ("---\ntitle: カワセミ・ロボティクスの資金調達\npubli
             "調達した資金は、倉庫向けピッキングロボットの量産に使う。\n")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def app_url(tmp_path, corpus_copy):
     (corpus_copy / "xss.md").write_text(XSS_ARTICLE, encoding="utf-8")
-    port = free_port()
-    env = {**os.environ, "CHATBOT_DATA_DIR": str(tmp_path / "data"), "CHATBOT_CORPUS_DIR": str(corpus_copy),
-           "CHATBOT_PORT": str(port), "CHATBOT_LLM_MODEL": SMALL, "GRADIO_ANALYTICS_ENABLED": "False"}
-    log = open(tmp_path / "app.log", "w")
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, cwd=tmp_path,
-                            stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 600  # the first start embeds the corpus
-    while time.time() < deadline and proc.poll() is None:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("app.py did not start:\n" + (tmp_path / "app.log").read_text()[-3000:])
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
-    log.close()
+    app = App(tmp_path, {"CHATBOT_DATA_DIR": str(tmp_path / "data"), "CHATBOT_CORPUS_DIR": str(corpus_copy),
+                         "CHATBOT_LLM_MODEL": SMALL}).start()
+    yield app.url
+    app.stop()
 
 
 @pytest.fixture
