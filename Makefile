@@ -28,9 +28,11 @@ models: $(STAMP)
 run: install
 	$(BIN)/python app.py
 
-# Debian's Chromium for the Playwright browser tests (Playwright's own browser download cannot work offline).
+# Debian's Chromium for the Playwright browser tests (Playwright's own browser download cannot work
+# offline), and a Japanese font so that screenshots show text instead of empty boxes.
 browser:
-	command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	command -v chromium >/dev/null 2>&1 && fc-list | grep -qi ipagothic || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-ipafont-gothic >/dev/null; }
 
 test: install browser
 	$(BIN)/python -m pytest

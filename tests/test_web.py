@@ -1,7 +1,8 @@
 """The web chat in a real browser: Debian's Chromium driven by Playwright, against ``app.py``
 running on 127.0.0.1 with the real local model (the 0.5B one, to keep CI time down).
 
-Set ``CHATBOT_SCREENSHOT_DIR=docs`` to keep the screenshot of the answered chat for the README.
+Set ``CHATBOT_SCREENSHOT_DIR=docs`` to keep the screenshot of the answered chat for the README
+(``CHATBOT_WEB_TEST_MODEL=qwen2.5-coder-1.5b-instruct-q4_k_m`` for the default model).
 """
 
 import os
@@ -13,7 +14,7 @@ import pytest
 from helpers import App
 
 CHROMIUM = "/usr/bin/chromium"
-SMALL = "qwen2.5-coder-0.5b-instruct-q4"
+SMALL = os.environ.get("CHATBOT_WEB_TEST_MODEL", "qwen2.5-coder-0.5b-instruct-q4")
 
 pytestmark = [
     pytest.mark.browser, pytest.mark.llm,
