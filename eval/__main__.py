@@ -136,20 +136,26 @@ def run_answers(args: argparse.Namespace) -> int:
         questions = [q for q in questions if q["type"] in args.types.split(",")]
     questions = questions[: args.limit] if args.limit else questions
 
+    out = args.results
+    out.mkdir(parents=True, exist_ok=True)
+    partial = out / "partial.jsonl"  # rows so far, in case a long run is stopped
+    partial.write_text("", encoding="utf-8")
+
     def progress(i: int, n: int, row: dict) -> None:
         verdict = "refused" if row["refused"] else f"facts {row.get('fact_accuracy', '-')}"
         print(f"[{i}/{n}] {row['id']} {row['type']}: {verdict} ({row['total_s']} s)", file=sys.stderr, flush=True)
+        with partial.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
     result = run(bot, questions, progress, judge=_judge() if args.judge else None)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     result["meta"] = {"date": _now(), "model": f"{bot.settings.llm_backend}:{bot.settings.llm_model}",
                       "machine": f"{platform.machine()}, {os.cpu_count()} cores",
                       "settings": json.loads(bot.settings.model_dump_json())}
-    out = args.results
-    out.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result, ensure_ascii=False, indent=2) + "\n"
     (out / f"{stamp}.json").write_text(text, encoding="utf-8")
     (out / "latest.json").write_text(text, encoding="utf-8")
+    partial.unlink()
     picture = plot(result, out / "latest.png")
     (out / "report.md").write_text(markdown(result, picture.name if picture else None), encoding="utf-8")
     print(json.dumps(result["summary"], ensure_ascii=False, indent=2))
