@@ -16,7 +16,7 @@ from pathlib import Path
 import gradio as gr
 
 from chatbot import Chatbot, ChatbotError
-from chatbot.chain import Answer
+from chatbot.chain import Answer, message_text
 from chatbot.documents import SUPPORTED_SUFFIXES
 from chatbot.prompts import prompts_for
 
@@ -71,13 +71,6 @@ def render_sources(answer: Answer) -> str:
     return "\n".join(out)
 
 
-def _content(content) -> str:
-    """Message text (Gradio may hand back a list of parts)."""
-    if isinstance(content, list):
-        return " ".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
-    return content if isinstance(content, str) else str(content or "")
-
-
 def build_app(bot: Chatbot) -> gr.Blocks:
     def respond(message: str, history: list, k: int):
         history = list(history or [])
@@ -86,7 +79,7 @@ def build_app(bot: Chatbot) -> gr.Blocks:
             return
         # The chat component renders HTML (sanitized, but markup would vanish or act): every
         # message is escaped for display and unescaped when passed back as history.
-        prior = [{"role": m["role"], "content": html.unescape(_content(m["content"]))} for m in history]
+        prior = [{"role": m["role"], "content": html.unescape(message_text(m["content"]))} for m in history]
         history += [{"role": "user", "content": html.escape(message)}, {"role": "assistant", "content": "…"}]
         yield history, "", ""
         answer = None

@@ -8,7 +8,7 @@ from typing import Iterator
 
 from langchain_core.language_models import BaseChatModel
 
-from .chain import Answer, AnswerChain, History
+from .chain import Answer, AnswerChain, History, final_answer
 from .config import Settings
 from .embeddings import ChatbotEmbeddings, get_embeddings
 from .errors import EmptyIndexError, InvalidQuestionError
@@ -59,10 +59,7 @@ class Chatbot:
 
     def ask(self, question: str, history: History | None = None, top_k: int | None = None) -> Answer:
         """Answer ``question`` from the articles, with checked citations (or a refusal)."""
-        for event in self.stream(question, history, top_k):
-            if isinstance(event, Answer):
-                return event
-        raise RuntimeError("the answer stream ended without an answer")  # pragma: no cover
+        return final_answer(self.stream(question, history, top_k))
 
     def stream(self, question: str, history: History | None = None,
                top_k: int | None = None) -> Iterator[str | Answer]:

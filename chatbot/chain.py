@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import time
+from functools import lru_cache
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterator, Sequence
 
@@ -24,7 +25,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import RunnableLambda, RunnablePassthrough
 
 from .chunking import count_tokens
-from .citations import Citation, Passage, bigrams, check_answer
+from .citations import MARKER, Citation, Passage, bigrams, check_answer
 from .config import Settings
 from .context import Source, select_sources
 from .embeddings import ChatbotEmbeddings, PassageVectors
@@ -71,23 +72,20 @@ def normalize_history(history: History | None) -> list[tuple[str, str]]:
     turns: list[tuple[str, str]] = []
     for item in history or []:
         if isinstance(item, dict):
-            turns.append((item.get("role", "user"), _text(item.get("content"))))
+            turns.append((item.get("role", "user"), message_text(item.get("content"))))
         else:
             user, assistant = item
             turns += [("user", user or ""), ("assistant", assistant or "")]
     return [(role, text) for role, text in turns if text]
 
 
-def _text(content: Any) -> str:
+def message_text(content: Any) -> str:
     """Message content as text (chat UIs may send a list of parts such as ``{"type": "text", ...}``)."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return " ".join(_text(p.get("text", "") if isinstance(p, dict) else p) for p in content)
+        return " ".join(message_text(p.get("text", "") if isinstance(p, dict) else p) for p in content)
     return str(content or "")
-
-
-_MARKERS = re.compile(r"\s*[\[［【]\s*\d+(?:\s*[,，、]\s*\d+)*\s*[\]］】]")
 
 
 class AnswerChain:
@@ -115,7 +113,7 @@ class AnswerChain:
         if not any(role == "user" for role, _ in turns):
             return x["question"]
         recent = turns[-4:]  # the last two exchanges are enough to resolve "それ" / "it"
-        lines = [f"{'Q' if role == 'user' else 'A'}: {_MARKERS.sub('', text)[:300]}" for role, text in recent]
+        lines = [f"{'Q' if role == 'user' else 'A'}: {MARKER.sub('', text)[:300]}" for role, text in recent]
         prompts: PromptSet = x["prompts"]
         # The rewrite is one line; stopping at the newline keeps a chatty model short.
         chain = prompts.condense_prompt | self.model.bind(stop=["\n"]) | StrOutputParser()
@@ -180,10 +178,7 @@ class AnswerChain:
 
     def invoke(self, question: str, history: History | None = None, top_k: int | None = None) -> Answer:
         """The checked :class:`Answer` (no streaming)."""
-        for event in self.stream(question, history, top_k):
-            if isinstance(event, Answer):
-                return event
-        raise RuntimeError("the answer stream ended without an answer")  # pragma: no cover
+        return final_answer(self.stream(question, history, top_k))
 
     def _check(self, answer: Answer, prompts: PromptSet, sources: list[Source], t0: float) -> Answer:
         if prompts.is_refusal(answer.raw):
@@ -199,7 +194,12 @@ class AnswerChain:
         return answer
 
     def similarity(self, sentence: str, candidates: Sequence[str]) -> Sequence[float]:
-        return self.vectors(list(candidates)) @ self.embeddings.embed_queries([sentence])[0]
+        """e5 cosine of an answer sentence (as a query) to source sentences (as passages)."""
+        return self.vectors(list(candidates)) @ self._sentence_vector(sentence)
+
+    @lru_cache(maxsize=1024)  # check_answer asks once per source for the same sentence
+    def _sentence_vector(self, sentence: str):
+        return self.embeddings.embed_queries([sentence])[0]
 
     def _refuse(self, answer: Answer, prompts: PromptSet, reason: str, t0: float) -> Answer:
         answer.refused, answer.refusal_reason, answer.text = True, reason, prompts.refusal
@@ -209,6 +209,14 @@ class AnswerChain:
 
     def _model_name(self) -> str:
         return f"{self.settings.llm_backend}:{self.settings.llm_model}"
+
+
+def final_answer(events: Iterator[str | Answer]) -> Answer:
+    """The :class:`Answer` that ends an answer stream."""
+    for event in events:
+        if isinstance(event, Answer):
+            return event
+    raise RuntimeError("the answer stream ended without an answer")  # pragma: no cover
 
 
 def _relevance(results: Sequence[SearchResult]) -> float:

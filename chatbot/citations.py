@@ -25,7 +25,7 @@ from .facts import missing_facts
 from .prompts import detect_language
 
 # [1], [1, 2], ［１］, 【1】, [1][2]
-_MARKER = re.compile(r"[\[［【]\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]］】]")
+MARKER = re.compile(r"[\[［【]\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]］】]")
 _MARKERS_AFTER_STOP = re.compile(r"([。．！？!?])(\s*(?:[\[［【]\s*\d+(?:\s*[,，、]\s*\d+)*\s*[\]］】]\s*)+)")
 _DROP = re.compile(r"[\s、。,.!?！？「」『』()（）\[\]［］【】・:：;；\"'“”‘’]")
 
@@ -115,8 +115,8 @@ def split_answer(text: str) -> list[tuple[str, list[int]]]:
     out = []
     for s, e in split_sentences(text):
         sentence = text[s:e]
-        cites = [int(n) for m in _MARKER.finditer(sentence) for n in re.split(r"[,，、]", m.group(1))]
-        clean = re.sub(r"\s+([。.!?！？])", r"\1", _MARKER.sub("", sentence)).strip()
+        cites = [int(n) for m in MARKER.finditer(sentence) for n in re.split(r"[,，、]", m.group(1))]
+        clean = re.sub(r"\s+([。.!?！？])", r"\1", MARKER.sub("", sentence)).strip()
         if clean:
             out.append((clean, list(dict.fromkeys(cites))))
         elif cites and out:  # a line holding only markers belongs to the sentence before it

@@ -57,13 +57,15 @@ def select_sources(question: str, results: Sequence[SearchResult], budget_tokens
     for r in results:
         left = budget_tokens - used
         limit = left if sources else min(left, cap)
-        if count_tokens(r.text) <= limit:
+        cost = count_tokens(r.text)
+        if cost <= limit:
             excerpt = r.text
         else:
             if sources and left < MIN_EXCERPT_TOKENS:
                 break
             excerpt = _excerpt(question, r.text, limit, query_vector, passage_vectors)
-        used += count_tokens(excerpt)
+            cost = count_tokens(excerpt)
+        used += cost
         sources.append(Source(n=len(sources) + 1, result=r, excerpt=excerpt))
         if used >= budget_tokens:
             break
