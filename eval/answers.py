@@ -73,7 +73,7 @@ def citation_scores(answer: Answer, similarity=None) -> tuple[int, int, int, int
                 continue
             lex, sem, _ = sources.best(sentence, n, similarity)
             cross = detect_language(sentence) != detect_language(passages[n].text)
-            ok = (lex >= LEXICAL_SUPPORT or sem >= SEMANTIC_SUPPORT) and not missing_facts(
+            ok = bool(lex >= LEXICAL_SUPPORT or sem >= SEMANTIC_SUPPORT) and not missing_facts(
                 sentence, [passages[n].text], codes_only=cross)
             pairs_ok += ok
             ok_any |= ok

@@ -1,5 +1,9 @@
 """The eval's scoring rules (pure functions, no model)."""
 
+import json
+
+import numpy as np
+
 from chatbot.chain import Answer
 from chatbot.citations import Citation
 from eval.answers import citation_scores, fact_found, summarize
@@ -28,6 +32,20 @@ def test_citation_recall_and_precision_count_supported_sentences():
     assert citation_scores(bad) == (1, 2, 1, 2)
     uncited = answer("7年間で380億ドルのクラウド契約です。")
     assert citation_scores(uncited) == (0, 1, 0, 0)
+
+
+def test_citation_scores_are_plain_ints_with_numpy_similarity():
+    # The real similarity returns numpy floats; the counts go into JSON rows.
+    def similarity(value):
+        return lambda sentence, texts: np.full(len(texts), value, dtype=np.float32)
+
+    paraphrase = answer("OpenAIはAWSと長期のクラウド利用で合意しました[1]。")
+    unrelated = answer("GoogleのTPUも使います[1]。")
+    assert citation_scores(paraphrase, similarity(0.99)) == (1, 1, 1, 1)
+    assert citation_scores(unrelated, similarity(0.1)) == (0, 1, 0, 1)
+    for scores in (citation_scores(paraphrase, similarity(0.99)), citation_scores(unrelated, similarity(0.1))):
+        assert all(type(v) is int for v in scores)
+        json.dumps(scores)
 
 
 def test_summary_counts_refusals_by_kind():
