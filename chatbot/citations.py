@@ -10,6 +10,7 @@ source or invents a number. So for every answer sentence:
    supports it best, or flagged unsupported when none does;
 3. every number and Latin-script name in the sentence must occur in its cited sources (not just
    anywhere: "GPT-6 was released on 2025-11-03" stitched from two passages is a fabrication);
+   a sentence that only repeats a source's title is no claim and is not kept;
 4. citations are renumbered 1..m in order of first use, keeping only those used.
 """
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
 from .chunking import split_sentences
@@ -132,11 +133,19 @@ class SourceSentences:
         self.ignore = frozenset(bigrams(question)) if question else frozenset()
         self.by_n: dict[int, list[str]] = {}
         self.single: dict[int, int] = {}  # how many of by_n[n] are single sentences
+        self.titles = [p.title for p in passages if p.title]
         for p in passages:
             spans = split_sentences(p.text) or [(0, len(p.text))]
             pairs = [p.text[spans[i][0]:spans[i + 1][1]] for i in range(len(spans) - 1)]
             self.by_n[p.n] = [p.text[s:e] for s, e in spans] + pairs
             self.single[p.n] = len(spans)
+
+    def is_title(self, sentence: str) -> bool:
+        """Whether ``sentence`` is (nearly) just the title of a source: a small model copies the
+        title as if it were the answer, and a title is no claim. (Section headings are not
+        told apart from short lines such as a byline, so only titles count.)"""
+        return any(lexical_support(sentence, t) >= 0.8 and lexical_support(t, sentence) >= 0.8
+                   for t in self.titles)
 
     def best(self, sentence: str, n: int, similarity: Similarity | None) -> tuple[float, float, str]:
         """(lexical support, semantic support, best quote) of source ``n`` for ``sentence``."""
@@ -177,7 +186,7 @@ def check_answer(answer: str, passages: Sequence[Passage], similarity: Similarit
         if not valid:
             supporting = sorted((n for n in by_n if scored[n][0]), key=lambda n: -scored[n][1])
             valid = supporting[:1]
-        result = CheckedSentence(sentence, supported=bool(valid))
+        result = CheckedSentence(sentence, supported=bool(valid) and not sources.is_title(sentence))
         cited = [by_n[n].text for n in (valid or by_n)]
         cross = detect_language(sentence) != detect_language(" ".join(cited))
         result.missing_facts = missing_facts(sentence, cited, codes_only=cross)
@@ -198,6 +207,49 @@ def check_answer(answer: str, passages: Sequence[Passage], similarity: Similarit
         kept.append(result)
     citations = [Citation(final[n], by_n[n].doc_id, by_n[n].title, by_n[n].source, by_n[n].chunk_id,
                           by_n[n].text, quotes[n]) for n in sorted(final, key=final.get)]
+    return CheckedAnswer(_join(kept), citations, kept, removed)
+
+
+def check_translation(text: str, draft: CheckedAnswer, similarity: Similarity | None = None) -> CheckedAnswer:
+    """Carry the checked citations of ``draft`` over to ``text``, its translation.
+
+    Support was checked on the draft, in the sources' own language, where characters can be
+    compared. A translated sentence keeps the markers it copied from the draft when they are
+    valid; one without (or with invalid) markers takes the citations of the draft sentence it
+    translates (same position when the sentence counts match, else the most similar one by
+    embedding). Every number and code it states must still occur in its cited passages, so a
+    translation cannot add a figure; sentences that do are removed. Citations are renumbered in
+    order of first use.
+    """
+    by_n = {c.n: c for c in draft.citations}
+    sentences = split_answer(text)
+    checked: list[tuple[CheckedSentence, list[int]]] = []
+    for i, (sentence, cites) in enumerate(sentences):
+        valid = [n for n in cites if n in by_n]
+        if not valid and draft.sentences:
+            if len(sentences) == len(draft.sentences):
+                source = draft.sentences[i]
+            elif similarity is not None:
+                scores = list(similarity(sentence, [s.text for s in draft.sentences]))
+                source = draft.sentences[max(range(len(scores)), key=scores.__getitem__)]
+            else:
+                source = draft.sentences[min(i, len(draft.sentences) - 1)]
+            valid = list(source.cites)
+        result = CheckedSentence(sentence, supported=bool(valid))
+        result.missing_facts = missing_facts(sentence, [by_n[n].text for n in valid], codes_only=True)
+        checked.append((result, valid))
+
+    final: dict[int, int] = {}
+    kept, removed = [], []
+    for result, valid in checked:
+        if not result.ok:
+            removed.append(result)
+            continue
+        for n in valid:
+            final.setdefault(n, len(final) + 1)
+            result.cites.append(final[n])
+        kept.append(result)
+    citations = [replace(by_n[n], n=final[n]) for n in sorted(final, key=final.get)]
     return CheckedAnswer(_join(kept), citations, kept, removed)
 
 

@@ -79,8 +79,13 @@ def names(text: str, codes_only: bool = False) -> set[str]:
 
 
 def same_number(a: float, b: float) -> bool:
-    """Equal up to rounding in the last shown digit (約5.8兆 vs 5.82兆)."""
-    return a == b or (max(abs(a), abs(b)) > 0 and abs(a - b) / max(abs(a), abs(b)) < 0.006)
+    """Equal up to rounding in the last shown digit (約5.8兆 vs 5.82兆). Whole numbers below
+    10,000 (years, counts) must be equal: 2016 is not 2025."""
+    if a == b:
+        return True
+    if a == int(a) and b == int(b) and max(abs(a), abs(b)) < 10_000:
+        return False
+    return max(abs(a), abs(b)) > 0 and abs(a - b) / max(abs(a), abs(b)) < 0.006
 
 
 def has_fact(text: str, fact: str) -> bool:
@@ -91,6 +96,30 @@ def has_fact(text: str, fact: str) -> bool:
         t = normalize(text).lower()
         return fact in t or (fact.endswith("s") and fact[:-1] in t)  # GPUs
     return any(same_number(value, n) for n in numbers(text))
+
+
+def question_terms(question: str, same_language: bool = True) -> list[str]:
+    """The specific things a question asks about: its numbers, Latin-script names and codes,
+    and (same language only) Japanese proper nouns — keys in the form :func:`has_fact` takes.
+
+    Across languages only numbers and codes count: ``Nadella`` is ナデラ in a Japanese article.
+    Numbers below 100 are left out: they are mostly counts and months ("3文字", "2つ", "5月")
+    that an article may write in words.
+    """
+    from .lexical import proper_nouns  # Sudachi loads lazily
+
+    specific = [n for n in sorted(numbers(question)) if n >= 100 or n != int(n)]
+    terms = [f"{n:g}" for n in specific] + sorted(names(question, not same_language))
+    if same_language:
+        terms += [t.lower() for t in dict.fromkeys(proper_nouns(question))]
+    return terms
+
+
+def missing_terms(question: str, texts: list[str], same_language: bool = True) -> list[str]:
+    """Terms of :func:`question_terms` that occur in none of ``texts``: when a question names a
+    year, an amount or a company that no retrieved passage mentions, the passages cannot
+    answer it (any answer would be about something else)."""
+    return [t for t in question_terms(question, same_language) if not any(has_fact(s, t) for s in texts)]
 
 
 def missing_facts(answer: str, sources: list[str], codes_only: bool = False) -> list[str]:

@@ -40,6 +40,19 @@ def tokenize(text: str) -> list[str]:
                 if m.part_of_speech()[0] not in _STOP_POS and m.surface().strip()]
 
 
+def proper_nouns(text: str) -> list[str]:
+    """Japanese proper nouns in ``text`` (Sudachi's 固有名詞: people, places, organisations),
+    as written, NFKC-normalized. Left out: country names (アメリカ is also 米国, and 日本語 is a
+    language), words with 何 (何川 is a question), and Latin-script words, which
+    :func:`chatbot.facts.names` handles."""
+    text = unicodedata.normalize("NFKC", text)
+    with _tokenizer_lock:
+        morphemes = _tokenizer().tokenize(text)
+        return [m.surface() for m in morphemes
+                if m.part_of_speech()[1] == "固有名詞" and m.part_of_speech()[3] != "国"
+                and "何" not in m.surface() and not m.surface().isascii()]
+
+
 class BM25Index:
     """Okapi BM25 over pre-tokenized documents (Lucene's non-negative idf)."""
 

@@ -40,6 +40,11 @@ class SearchResult:
     end: int = 0
     metadata: dict = field(default_factory=dict)
 
+    @property
+    def byline(self) -> str:
+        """Publisher, author and date of the article, as far as its front matter gives them."""
+        return ", ".join(str(self.metadata[k]) for k in ("publisher", "author", "published") if self.metadata.get(k))
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d.pop("metadata")

@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("corpus-retrieval", help="evidence hit@k on eval/questions.jsonl with the current settings")
     p = sub.add_parser("fusion-sweep", help="score fusion settings on JSQuAD from cached candidates")
     p.add_argument("--path", type=Path, default=None)
+    p = sub.add_parser("question-terms", help="false refusals of the question-terms rule on JSQuAD")
+    p.add_argument("--path", type=Path, default=None)
+    p.add_argument("--limit", type=int, default=None)
     sub.add_parser("check", help="validate eval/questions.jsonl against the schema and corpus/")
     args = parser.parse_args(argv)
 
@@ -78,6 +81,15 @@ def main(argv: list[str] | None = None) -> int:
         rows = sweep(args.path or DEFAULT_PATH)
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / "jsquad-fusion-sweep.json").write_text(json.dumps(rows, indent=2) + "\n")
+    elif args.command == "question-terms":
+        from .jsquad import DEFAULT_PATH
+        from .terms import run
+
+        result = run(args.path or DEFAULT_PATH, args.limit)
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "jsquad-question-terms.json").write_text(
+            json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        print(json.dumps({k: v for k, v in result.items() if k != "examples"}, indent=2))
     elif args.command == "corpus-retrieval":
         from chatbot import Chatbot
 

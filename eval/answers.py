@@ -25,7 +25,7 @@ import re
 import statistics
 import time
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Callable
 
 from chatbot.chain import Answer
@@ -87,6 +87,7 @@ def score(q: dict, answer: Answer, similarity=None) -> dict:
     row = {"id": q["id"], "type": q["type"], "language": q["language"], "question": q["question"],
            "answer": answer.text, "refused": answer.refused, "refusal_reason": answer.refusal_reason,
            "query": answer.query, "citations": len(answer.citations), "removed": answer.removed,
+           "raw": answer.raw, "draft": answer.draft, "missing_terms": answer.missing_terms,
            "first_token_s": answer.timings.get("first_token_s"), "total_s": answer.timings.get("total_s")}
     row["has_docs"], row["has_evidence"] = bool(q.get("doc_ids")), bool(q.get("evidence"))
     row["doc_rank"] = _rank(answer.sources, lambda s: s.doc_id in q.get("doc_ids", []))
@@ -143,6 +144,9 @@ def summarize(rows: list[dict]) -> dict:
             lang: mean([r["fact_accuracy"] for r in answerable if r["language"] == lang]) for lang in ("ja", "en")},
         "correct_refusal_rate": mean([1.0 if r["refused"] else 0.0 for r in unanswerable]),
         "false_refusal_rate": mean([1.0 if r["refused"] else 0.0 for r in answerable]),
+        "refusal_reasons": {
+            group: dict(Counter(r.get("refusal_reason") for r in rs if r["refused"]))
+            for group, rs in (("answerable", answerable), ("unanswerable", unanswerable))},
         "answers_with_citation": mean([1.0 if r["citations"] else 0.0 for r in answered]),
         "citation_recall": round(sum(r.get("sentences_supported", 0) for r in answered) / s_n, 4) if s_n else None,
         "citation_precision": round(sum(r.get("citation_pairs_ok", 0) for r in answered) / c_n, 4) if c_n else None,

@@ -8,11 +8,11 @@ import re
 import pytest
 
 from chatbot import Chatbot, Settings
-from chatbot.chain import MODEL_REFUSED, NO_RELEVANT_SOURCES, UNSUPPORTED, Answer
+from chatbot.chain import MODEL_REFUSED, NO_RELEVANT_SOURCES, TERMS_NOT_FOUND, UNSUPPORTED, Answer
 from chatbot.chunking import count_tokens
 from chatbot.cli import cmd_ask
 from chatbot.errors import EmptyIndexError, InvalidQuestionError
-from chatbot.prompts import prompts_for
+from chatbot.prompts import detect_language, prompts_for
 
 from conftest import ScriptedChatModel
 
@@ -30,17 +30,88 @@ def source_number(prompt_text: str, needle: str) -> int:
 
 
 def test_prompt_numbers_sources_and_asks_in_the_question_language(scripted_bot):
-    bot = scripted_bot(prompts_for("ja").refusal, prompts_for("en").refusal)
+    bot = scripted_bot(prompts_for("ja").refusal)
     bot.ask(NVIDIA_JA)
-    bot.ask(NVIDIA_EN)
-    (ja_system, ja_user), (en_system, en_user) = bot.chat_model.prompts
+    [(ja_system, ja_user)] = bot.chat_model.prompts
     assert "日本語で" in ja_system.content and "[1]" in ja_system.content
-    assert "in English" in en_system.content
     assert ja_user.content.startswith("【資料】\n[1] ") and f"【質問】{NVIDIA_JA}\n" in ja_user.content
-    assert en_user.content.startswith("SOURCES\n[1] ") and f"QUESTION: {NVIDIA_EN}\n" in en_user.content
-    assert "CUDA" in ja_user.content and "CUDA" in en_user.content  # the evidence reached the model
+    assert "CUDA" in ja_user.content  # the evidence reached the model
     assert ja_system.content == bot.chain.prepare.invoke(
         {"question": "別の質問？", "history": None})["messages"][0].content  # fixed: KV cache reuse
+
+
+def english_over_japanese(scripted_bot, *replies: str):
+    """A bot scripted to translate NVIDIA_EN into NVIDIA_JA, then to give ``replies``, and the
+    [n] of the CUDA source in the Japanese answer prompt."""
+    probe = scripted_bot(NVIDIA_JA)
+    prompt = probe.chain.prepare.invoke({"question": NVIDIA_EN, "history": None})["messages"][1].content
+    return scripted_bot(NVIDIA_JA, *(r.replace("{n}", str(source_number(prompt, "CUDA"))) for r in replies))
+
+
+def test_english_question_over_japanese_sources_is_answered_in_japanese_then_translated(scripted_bot):
+    english = "OpenAI prioritized NVIDIA's absolute performance, flexibility and mature CUDA software ecosystem[1]."
+    bot = english_over_japanese(scripted_bot, f"{CUDA_CLAIM}[{{n}}]。", english)
+    *deltas, answer = list(bot.stream(NVIDIA_EN))
+    translate_q, (system, user), translate_a = bot.chat_model.prompts
+    assert NVIDIA_EN in translate_q[0].content and "日本語" in translate_q[0].content
+    assert "日本語で" in system.content and f"【質問】{NVIDIA_JA}\n" in user.content
+    assert "English" in translate_a[0].content and f"{CUDA_CLAIM}[1]。" in translate_a[0].content
+    assert "".join(deltas) == english  # only the translation is streamed
+    assert not answer.refused and answer.language == "en"
+    assert answer.text == english and answer.draft == f"{CUDA_CLAIM}[1]。"
+    [citation] = answer.citations
+    assert citation.doc_id == "corpus/openai-aws-38b-deal.md" and "CUDA" in citation.quote
+    assert citation.quote in citation.text
+
+
+def test_translation_keeps_draft_citations_and_cannot_add_figures(scripted_bot):
+    # The translation drops the marker (aligned to the draft sentence) and adds a number and a
+    # code that the cited source does not hold (removed).
+    bot = english_over_japanese(
+        scripted_bot, f"{CUDA_CLAIM}[{{n}}]。",
+        "OpenAI chose NVIDIA for its performance and CUDA. It also bought 450 billion dollars of TPU v5 chips.")
+    answer = bot.ask(NVIDIA_EN)
+    assert answer.text == "OpenAI chose NVIDIA for its performance and CUDA[1]."
+    assert answer.removed == ["It also bought 450 billion dollars of TPU v5 chips."]
+
+
+def test_japanese_refusal_of_an_english_question_is_an_english_refusal(scripted_bot):
+    bot = english_over_japanese(scripted_bot, prompts_for("ja").refusal)
+    answer = bot.ask(NVIDIA_EN)
+    assert answer.refused and answer.refusal_reason == MODEL_REFUSED and answer.text == prompts_for("en").refusal
+
+
+@pytest.mark.parametrize("question, term", [
+    ("GPT-7の正式なリリース日はいつですか？", "gpt-7"),            # a code
+    ("OpenAIは2016年にAWSといくらの契約を結びましたか？", "2016"),  # a year
+    ("京都府のデータセンターの電力は何ギガワットですか？", "京都"),  # a Japanese proper noun
+    ("When will GPT-7 run on AWS?", "gpt-7"),                      # across languages: codes count
+])
+def test_question_about_something_no_passage_mentions_is_refused_without_the_model(
+        scripted_bot, question, term):
+    bot = scripted_bot()  # any model call would fail: the script is empty
+    answer = bot.ask(question)
+    assert answer.refused and answer.refusal_reason == TERMS_NOT_FOUND and term in answer.missing_terms
+    assert answer.text == prompts_for(detect_language(question)).refusal and bot.chat_model.prompts == []
+
+
+@pytest.mark.parametrize("question, replies", [
+    ("OpenAIはAWSと380億ドルの契約を何年間結びましたか？", []),
+    # English over Japanese: first the question's translation; names count only as codes.
+    ("Why did Satya Nadella say that power, not chips, limits the $38 billion AWS deal?", ["翻訳"]),
+])
+def test_question_terms_found_in_the_passages_do_not_refuse(scripted_bot, question, replies):
+    # Numbers compare by value: 380億ドル = $38 billion.
+    bot = scripted_bot(*replies, prompts_for("ja").refusal)
+    answer = bot.ask(question)
+    assert answer.missing_terms == [] and answer.refusal_reason == MODEL_REFUSED
+
+
+def test_publisher_is_shown_with_each_source_and_counts_as_a_question_term(scripted_bot):
+    bot = scripted_bot("MAD MAN Monthly Reportの記事は電力について何と言っていますか？", prompts_for("ja").refusal)
+    answer = bot.ask("What does the MAD MAN Monthly Report say about power?")
+    assert answer.missing_terms == [] and answer.refusal_reason == MODEL_REFUSED  # the model was asked
+    assert "電力シフト（MAD MAN Monthly Report）\n" in bot.chat_model.prompts[1][1].content
 
 
 def test_sources_fit_the_token_budget(corpus_bot):
@@ -74,18 +145,18 @@ def test_uncited_sentence_is_aligned_to_its_source(scripted_bot):
 
 
 def test_model_refusal_becomes_a_refusal(scripted_bot):
-    bot = scripted_bot("申し訳ありませんが、資料にはGPT-6のリリース日は記載されていません。")
-    answer = bot.ask("GPT-6の正式なリリース日はいつですか？")
+    bot = scripted_bot("申し訳ありませんが、資料にはOpenAIの従業員数は記載されていません。")
+    answer = bot.ask("OpenAIの従業員数は何人ですか？")
     assert answer.refused and answer.refusal_reason == MODEL_REFUSED
     assert answer.text == prompts_for("ja").refusal and answer.citations == []
     assert answer.sources  # the closest passages stay available to show
 
 
 def test_fabricated_facts_are_removed_and_an_answer_with_none_left_is_refused(scripted_bot):
-    bot = scripted_bot("GPT-6の正式なリリース日は2025年11月3日です[1]。")
-    answer = bot.ask("GPT-6の正式なリリース日はいつですか？")
+    bot = scripted_bot("OpenAIの従業員数は3,500人です[1]。")
+    answer = bot.ask("OpenAIの従業員数は何人ですか？")
     assert answer.refused and answer.refusal_reason == UNSUPPORTED
-    assert answer.removed == ["GPT-6の正式なリリース日は2025年11月3日です。"]
+    assert answer.removed == ["OpenAIの従業員数は3,500人です。"]
 
 
 def test_unsupported_sentence_is_dropped_and_the_rest_kept(scripted_bot):
@@ -116,11 +187,14 @@ def test_follow_up_is_condensed_before_retrieval(scripted_bot):
     assert f"{answer.query}\n" in bot.chat_model.prompts[1][1].content  # the answer prompt asks it too
 
 
-@pytest.mark.parametrize("rewrite", ["", "それはいつ？"])  # nothing, or an echo of the follow-up
+# nothing, an echo of the follow-up, or an answer instead of a question
+@pytest.mark.parametrize("rewrite", ["", "それはいつ？", "OpenAIとAWSの契約は2025年11月3日に発表されました。"])
 def test_failed_rewrite_falls_back_to_the_previous_question(scripted_bot, rewrite):
     bot = scripted_bot(rewrite, prompts_for("ja").refusal)
     answer = bot.ask("それはいつ？", [("OpenAIとAWSの契約の規模は？", "380億ドルです。")])
     assert answer.query == "OpenAIとAWSの契約の規模は？ それはいつ？"
+    # The model is asked the follow-up itself, with the previous question as context.
+    assert "【質問】それはいつ？（直前の質問:「OpenAIとAWSの契約の規模は？」）" in bot.chat_model.prompts[1][1].content
 
 
 def test_no_history_means_no_condense_call(scripted_bot):

@@ -1,7 +1,7 @@
 """Citation parsing, alignment and fact checks (pure logic, no model)."""
 
 from chatbot.citations import Passage, check_answer, lexical_support, split_answer
-from chatbot.facts import missing_facts, names, numbers
+from chatbot.facts import missing_facts, missing_terms, names, numbers, question_terms
 
 NVIDIA = ("しかし、OpenAIの選択は違いました。AGI開発の最前線を走る彼らは、AWS独自チップが持つ特定の価格性能比よりも、"
           "NVIDIAが提供する絶対的な性能、柔軟性、そして成熟したCUDAソフトウェア・エコシステムを優先したのです。")
@@ -87,3 +87,25 @@ def test_english_sentence_over_japanese_source_checks_codes_not_transliterated_n
     assert missing_facts("OpenAI signed with Google on November 3.", [source], codes_only=True) == []
     assert missing_facts("OpenAI signed with GCP on November 4.", [source], codes_only=True) == ["4", "gcp"]
     assert "november" not in names("It was announced on November 3.")
+
+
+def test_a_copied_title_is_no_claim():
+    titled = Passage(4, "OpenAIとAWSの380億ドル契約\n" + DEAL, doc_id="deal", title="OpenAIとAWSの380億ドル契約")
+    checked = check_answer("OpenAIとAWSの380億ドル契約[4]。契約は7年間で380億ドルです[4]。", PASSAGES + [titled],
+                           keep_unsupported=False)
+    assert checked.text == "契約は7年間で380億ドルです[1]。"
+    assert [s.text for s in checked.removed] == ["OpenAIとAWSの380億ドル契約。"]
+
+
+def test_question_terms_are_numbers_names_and_japanese_proper_nouns():
+    assert question_terms("Microsoftは2019年にOpenAIへいくら出資した？") == ["2019", "openai"]
+    assert question_terms("京都府で3つのデータセンターを建てたのは？") == ["京都"]  # small counts are not terms
+    assert question_terms("アメリカで人気の日本のスポーツは？") == []  # countries have other names (米国)
+    assert question_terms("When did Nadella meet AWS in 2019?", same_language=False) == ["2019", "aws"]
+    assert missing_terms("OpenAIは380億ドルを何年で払う？", [DEAL]) == []  # found by value and by name
+    assert missing_terms("GPT-6は380億ドルで作られた？", [DEAL]) == ["gpt-6"]
+
+
+def test_years_must_match_exactly_while_rounded_amounts_may_differ():
+    assert missing_facts("契約は2016年に結ばれた。", ["2025年11月3日、OpenAIは契約を発表した。"]) == ["2016"]
+    assert missing_facts("約5.8兆円の契約。", ["5.82兆円の契約。"]) == []
