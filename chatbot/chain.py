@@ -221,8 +221,8 @@ class AnswerChain:
             parts.append(delta)
         reply = "".join(parts).strip()
         answer.raw = reply
-        checked = self._check(answer, source_prompts, x["sources"], reply, x["asked"])
-        if checked is None or not translate:
+        checked = self._check(source_prompts, x["sources"], reply, x["asked"])
+        if checked is None or not checked.sentences or not translate:
             yield self._finish(answer, prompts, checked, t0)
             return
 
@@ -247,8 +247,7 @@ class AnswerChain:
             if delta:
                 yield delta
 
-    def _check(self, answer: Answer, prompts: PromptSet, sources: list[Source], reply: str,
-               question: str) -> CheckedAnswer | None:
+    def _check(self, prompts: PromptSet, sources: list[Source], reply: str, question: str) -> CheckedAnswer | None:
         """The reply with its citations checked (``None`` when the model says it cannot answer)."""
         if prompts.is_refusal(reply):
             return None

@@ -7,6 +7,7 @@ its own terms (``rank_bm25`` scans every document for every query term).
 from __future__ import annotations
 
 import math
+import re
 import threading
 import unicodedata
 from functools import lru_cache
@@ -15,15 +16,23 @@ import numpy as np
 
 TOKENIZER_VERSION = "sudachi-core-A-normalized-content-v1"
 
+_KATAKANA = re.compile(r"[\u30a0-\u30ff]+")  # katakana, ・ and ー
 # Parts of speech that carry no topic: particles, auxiliaries, punctuation, blanks.
 _STOP_POS = {"助詞", "助動詞", "補助記号", "記号", "空白"}
 
 
 @lru_cache(maxsize=1)
-def _tokenizer():
-    from sudachipy import Dictionary, SplitMode  # imported lazily: the dictionary takes ~0.2 s to load
+def _dictionary():
+    from sudachipy import Dictionary  # imported lazily: the dictionary takes ~0.2 s to load
 
-    return Dictionary(dict="core").tokenizer(mode=SplitMode.A)
+    return Dictionary(dict="core")
+
+
+@lru_cache(maxsize=1)
+def _tokenizer():
+    from sudachipy import SplitMode
+
+    return _dictionary().tokenizer(mode=SplitMode.A)
 
 
 _tokenizer_lock = threading.Lock()
@@ -42,15 +51,17 @@ def tokenize(text: str) -> list[str]:
 
 def proper_nouns(text: str) -> list[str]:
     """Japanese proper nouns in ``text`` (Sudachi's 固有名詞: people, places, organisations),
-    as written, NFKC-normalized. Left out: country names (アメリカ is also 米国, and 日本語 is a
-    language), words with 何 (何川 is a question), and Latin-script words, which
-    :func:`chatbot.facts.names` handles."""
+    as written, NFKC-normalized. Left out: katakana-only names (マイクロソフト is often written
+    Microsoft, アルトマン Altman), country names (アメリカ is also 米国, and 日本語 is a language),
+    words that are also common nouns (見方 is a surname too), words with 何 (何川 is a
+    question), and Latin-script words, which :func:`chatbot.facts.names` handles."""
     text = unicodedata.normalize("NFKC", text)
     with _tokenizer_lock:
-        morphemes = _tokenizer().tokenize(text)
-        return [m.surface() for m in morphemes
-                if m.part_of_speech()[1] == "固有名詞" and m.part_of_speech()[3] != "国"
-                and "何" not in m.surface() and not m.surface().isascii()]
+        candidates = [m.surface() for m in _tokenizer().tokenize(text)
+                      if m.part_of_speech()[1] == "固有名詞" and m.part_of_speech()[3] != "国"]
+        return [w for w in candidates
+                if "何" not in w and not _KATAKANA.fullmatch(w) and not w.isascii()
+                and not any(m.part_of_speech()[1] == "普通名詞" for m in _dictionary().lookup(w))]
 
 
 class BM25Index:

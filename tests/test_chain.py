@@ -81,6 +81,13 @@ def test_japanese_refusal_of_an_english_question_is_an_english_refusal(scripted_
     assert answer.refused and answer.refusal_reason == MODEL_REFUSED and answer.text == prompts_for("en").refusal
 
 
+def test_draft_with_nothing_supported_is_refused_without_translating(scripted_bot):
+    bot = english_over_japanese(scripted_bot, "OpenAIはGoogleのTPUも450億ドル分購入しました[{n}]。")
+    answer = bot.ask(NVIDIA_EN)
+    assert answer.refused and answer.refusal_reason == UNSUPPORTED and answer.text == prompts_for("en").refusal
+    assert len(bot.chat_model.prompts) == 2  # question translation and draft, no back-translation
+
+
 @pytest.mark.parametrize("question, term", [
     ("GPT-7の正式なリリース日はいつですか？", "gpt-7"),            # a code
     ("OpenAIは2016年にAWSといくらの契約を結びましたか？", "2016"),  # a year
