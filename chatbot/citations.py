@@ -217,8 +217,10 @@ def check_translation(text: str, draft: CheckedAnswer, similarity: Similarity | 
     compared. A translated sentence keeps the markers it copied from the draft when they are
     valid; one without (or with invalid) markers takes the citations of the draft sentence it
     translates (same position when the sentence counts match, else the most similar one by
-    embedding). Every number and code it states must still occur in its cited passages, so a
-    translation cannot add a figure; sentences that do are removed. Citations are renumbered in
+    embedding). Every number, code and acronym it states must still occur in its cited passages,
+    so a translation cannot add a figure or a model name; sentences that do are removed.
+    (Camel-case names are not checked here: SoftBank is ソフトバンク in a Japanese article, and
+    the draft they were translated from has passed the full check.) Citations are renumbered in
     order of first use.
     """
     by_n = {c.n: c for c in draft.citations}
@@ -236,7 +238,7 @@ def check_translation(text: str, draft: CheckedAnswer, similarity: Similarity | 
                 source = draft.sentences[min(i, len(draft.sentences) - 1)]
             valid = list(source.cites)
         result = CheckedSentence(sentence, supported=bool(valid))
-        result.missing_facts = missing_facts(sentence, [by_n[n].text for n in valid], codes_only=True)
+        result.missing_facts = missing_facts(sentence, [by_n[n].text for n in valid], acronyms_only=True)
         checked.append((result, valid))
 
     final: dict[int, int] = {}

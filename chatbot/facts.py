@@ -122,8 +122,24 @@ def missing_terms(question: str, texts: list[str], same_language: bool = True) -
     return [t for t in question_terms(question, same_language) if not any(has_fact(s, t) for s in texts)]
 
 
-def missing_facts(answer: str, sources: list[str], codes_only: bool = False) -> list[str]:
+def acronyms(text: str) -> set[str]:
+    """Codes and acronyms (lower-cased): Latin words with a digit or two capitals in a row (GB200,
+    GPT-6, AWS, OpenAI) — the ones a Japanese article writes in Latin letters, unlike camel-case
+    company names that it may write in katakana (SoftBank is ソフトバンク)."""
+    return {w for w in names(text, codes_only=True)
+            if any(c.isdigit() for c in w) or re.search(r"[A-Z]{2}", _original(text, w))}
+
+
+def _original(text: str, lowered: str) -> str:
+    m = re.search(re.escape(lowered), normalize(text), re.IGNORECASE)
+    return m.group(0) if m else lowered
+
+
+def missing_facts(answer: str, sources: list[str], codes_only: bool = False,
+                  acronyms_only: bool = False) -> list[str]:
     """Numbers and names in ``answer`` that occur in none of ``sources`` (``codes_only``: see
-    :func:`names`; for an English sentence checked against Japanese sources)."""
-    facts = [f"{n:g}" for n in sorted(numbers(answer))] + sorted(names(answer, codes_only))
+    :func:`names`, for an English sentence checked against Japanese sources; ``acronyms_only``:
+    see :func:`acronyms`, for a translation of an already checked answer)."""
+    found = acronyms(answer) if acronyms_only else names(answer, codes_only)
+    facts = [f"{n:g}" for n in sorted(numbers(answer))] + sorted(found)
     return [f for f in facts if not any(has_fact(s, f) for s in sources)]

@@ -1,6 +1,6 @@
 """Citation parsing, alignment and fact checks (pure logic, no model)."""
 
-from chatbot.citations import Passage, check_answer, lexical_support, split_answer
+from chatbot.citations import Passage, check_answer, check_translation, lexical_support, split_answer
 from chatbot.facts import missing_facts, missing_terms, names, numbers, question_terms
 
 NVIDIA = ("しかし、OpenAIの選択は違いました。AGI開発の最前線を走る彼らは、AWS独自チップが持つ特定の価格性能比よりも、"
@@ -111,3 +111,14 @@ def test_question_terms_are_numbers_names_and_japanese_proper_nouns():
 def test_years_must_match_exactly_while_rounded_amounts_may_differ():
     assert missing_facts("契約は2016年に結ばれた。", ["2025年11月3日、OpenAIは契約を発表した。"]) == ["2016"]
     assert missing_facts("約5.8兆円の契約。", ["5.82兆円の契約。"]) == []
+
+
+def test_translation_keeps_citations_and_checks_numbers_and_acronyms():
+    plant = Passage(1, "さらに8月に台湾の電子機器メーカー、フォックスコンから3億7500万ドルで買収したローズタウン工場を改修した。",
+                    doc_id="plant")
+    draft = check_answer("ソフトバンクはフォックスコンから3億7500万ドルで工場を買収した[1]。", [plant])
+    assert draft.sentences and draft.citations[0].doc_id == "plant"
+    ok = check_translation("SoftBank bought the plant from Foxconn for $375 million.", draft)
+    assert ok.text == "SoftBank bought the plant from Foxconn for $375 million[1]." and not ok.removed
+    bad = check_translation("SoftBank bought the plant for $475 million [1]. It runs GPT-7 there [1].", draft)
+    assert bad.sentences == [] and len(bad.removed) == 2  # a changed figure, an invented model name
