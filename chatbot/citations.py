@@ -192,22 +192,13 @@ def check_answer(answer: str, passages: Sequence[Passage], similarity: Similarit
         result.missing_facts = missing_facts(sentence, cited, codes_only=cross)
         checked.append((result, valid, {n: scored[n][2] for n in valid}))
 
-    final: dict[int, int] = {}  # source n -> citation number
-    quotes: dict[int, str] = {}
-    kept, removed = [], []
+    quotes: dict[int, str] = {}  # source n -> the quote of the first sentence citing it
     for result, valid, sentence_quotes in checked:
-        if not keep_unsupported and not result.ok:
-            removed.append(result)
-            continue
-        for n in valid:
-            if n not in final:
-                final[n] = len(final) + 1
-                quotes[n] = sentence_quotes[n]
-            result.cites.append(final[n])
-        kept.append(result)
-    citations = [Citation(final[n], by_n[n].doc_id, by_n[n].title, by_n[n].source, by_n[n].chunk_id,
-                          by_n[n].text, quotes[n]) for n in sorted(final, key=final.get)]
-    return CheckedAnswer(_join(kept), citations, kept, removed)
+        if keep_unsupported or result.ok:
+            for n in valid:
+                quotes.setdefault(n, sentence_quotes[n])
+    return _renumber([(result, valid) for result, valid, _ in checked], keep_unsupported, lambda n, number: Citation(
+        number, by_n[n].doc_id, by_n[n].title, by_n[n].source, by_n[n].chunk_id, by_n[n].text, quotes[n]))
 
 
 def check_translation(text: str, draft: CheckedAnswer, similarity: Similarity | None = None) -> CheckedAnswer:
@@ -241,17 +232,24 @@ def check_translation(text: str, draft: CheckedAnswer, similarity: Similarity | 
         result.missing_facts = missing_facts(sentence, [by_n[n].text for n in valid], acronyms_only=True)
         checked.append((result, valid))
 
-    final: dict[int, int] = {}
+    return _renumber(checked, False, lambda n, number: replace(by_n[n], n=number))
+
+
+def _renumber(checked: list[tuple[CheckedSentence, list[int]]], keep_unsupported: bool,
+              citation: Callable[[int, int], Citation]) -> CheckedAnswer:
+    """Drop failed sentences (unless ``keep_unsupported``), number the sources still cited 1..m
+    in order of first use, and build each one's :class:`Citation` with ``citation(n, number)``."""
+    final: dict[int, int] = {}  # source n -> citation number
     kept, removed = [], []
     for result, valid in checked:
-        if not result.ok:
+        if not keep_unsupported and not result.ok:
             removed.append(result)
             continue
         for n in valid:
             final.setdefault(n, len(final) + 1)
             result.cites.append(final[n])
         kept.append(result)
-    citations = [replace(by_n[n], n=final[n]) for n in sorted(final, key=final.get)]
+    citations = [citation(n, final[n]) for n in sorted(final, key=final.get)]
     return CheckedAnswer(_join(kept), citations, kept, removed)
 
 
