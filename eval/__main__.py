@@ -1,12 +1,12 @@
-"""``python -m eval`` (answer evaluation on eval/questions.jsonl, the default), ``python -m eval jsquad``
-(JSQuAD retrieval and answer containment) and the retrieval experiments behind the README's tables."""
+"""``python -m eval [--split test|dev]`` (answer evaluation on eval/questions.jsonl or eval/dev.jsonl, the
+default), ``python -m eval check``, ``python -m eval jsquad`` (JSQuAD retrieval and answer containment) and
+the retrieval experiments behind the README's tables."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import platform
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,11 +23,15 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("answers", help="answer accuracy, citations, refusals and latency (default)")
     p.add_argument("--backend", help="LLM backend (default: CHATBOT_LLM_BACKEND)")
     p.add_argument("--model", help="LLM model (default: CHATBOT_LLM_MODEL)")
+    p.add_argument("--split", choices=("test", "dev"), default="test",
+                   help="test: eval/questions.jsonl (report only, never tune on it); dev: eval/dev.jsonl")
     p.add_argument("--limit", type=int, help="only the first N questions")
     p.add_argument("--types", help="comma-separated question types to run")
+    p.add_argument("--ids", help="comma-separated question ids to run (e.g. q001,q002)")
     p.add_argument("--judge", action="store_true",
                    help="add an LLM-as-judge score (needs EVAL_JUDGE_BASE_URL and EVAL_JUDGE_MODEL)")
-    p.add_argument("--results", type=Path, default=RESULTS, help="folder for the JSON, report and plot")
+    p.add_argument("--results", type=Path, default=None,
+                   help="folder for the JSON, report and plot (default: eval/results/<split>)")
     p = sub.add_parser("jsquad", help="open-retrieval benchmark on JSQuAD")
     p.add_argument("--path", type=Path, default=None, help="valid-v1.3.json (default: ../shared/data/jsquad)")
     p.add_argument("--limit", type=int, default=None, help="only the first N questions")
@@ -43,7 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("question-terms", help="false refusals of the question-terms rule on JSQuAD")
     p.add_argument("--path", type=Path, default=None)
     p.add_argument("--limit", type=int, default=None)
-    sub.add_parser("check", help="validate eval/questions.jsonl against the schema and corpus/")
+    p = sub.add_parser("check", help="validate eval/questions.jsonl and eval/dev.jsonl against the schema and "
+                       "corpus/, and dev questions against test questions")
+    p.add_argument("--test", type=Path, default=None, help="test questions (default: eval/questions.jsonl)")
+    p.add_argument("--dev", type=Path, default=None, help="dev questions (default: eval/dev.jsonl)")
     args = parser.parse_args(argv)
 
     if args.command == "answers":
@@ -99,10 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         bot.ingest(Path(__file__).resolve().parent.parent / "corpus")
         print(json.dumps(evaluate(bot, load_questions()), indent=2))
     elif args.command == "check":
-        from .check import check
+        from .check import DEV_SET, EVAL_SET, check_splits
 
-        problems = check()
-        for p in problems:
+        problems, notes = check_splits(args.test or EVAL_SET, args.dev or DEV_SET)
+        for p in [*notes, *problems]:
             print(p)
         print(f"{len(problems)} problems")
         return 1 if problems else 0
@@ -123,56 +130,21 @@ def _judge():
     llm = ChatOpenAI(base_url=base_url, model=model, api_key=os.environ.get("EVAL_JUDGE_API_KEY", "none"),
                      temperature=0)
 
-    def judge(q: dict, answer) -> float:
+    def judge(q: dict, answer: dict) -> float:
         if q["type"] == "unanswerable":
-            return 1.0 if answer.refused else 0.0
+            return 1.0 if answer["refused"] else 0.0
         reply = llm.invoke(
             "Does the ANSWER state the same facts as the REFERENCE for the QUESTION? Reply YES or NO.\n"
-            f"QUESTION: {q['question']}\nREFERENCE: {q['reference_answer']}\nANSWER: {answer.text}").content
+            f"QUESTION: {q['question']}\nREFERENCE: {q['reference_answer']}\nANSWER: {answer['answer']}").content
         return 1.0 if "YES" in reply.upper() else 0.0
     return judge
 
 
 def run_answers(args: argparse.Namespace) -> int:
-    from chatbot import Chatbot, Settings
+    """``python -m eval [--split dev|test]``: see eval/answers.py."""
+    from .answers import run_eval
 
-    from .answers import run
-    from .corpus_retrieval import load_questions
-    from .report import markdown, plot
-
-    overrides = {k: v for k, v in (("llm_backend", args.backend), ("llm_model", args.model)) if v}
-    bot = Chatbot(Settings(**overrides))
-    bot.ingest(Path(__file__).resolve().parent.parent / "corpus")
-    questions = load_questions()
-    if args.types:
-        questions = [q for q in questions if q["type"] in args.types.split(",")]
-    questions = questions[: args.limit] if args.limit else questions
-
-    out = args.results
-    out.mkdir(parents=True, exist_ok=True)
-    partial = out / "partial.jsonl"  # rows so far, in case a long run is stopped
-    partial.write_text("", encoding="utf-8")
-
-    def progress(i: int, n: int, row: dict) -> None:
-        verdict = "refused" if row["refused"] else f"facts {row.get('fact_accuracy', '-')}"
-        print(f"[{i}/{n}] {row['id']} {row['type']}: {verdict} ({row['total_s']} s)", file=sys.stderr, flush=True)
-        with partial.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-    result = run(bot, questions, progress, judge=_judge() if args.judge else None)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    result["meta"] = {"date": _now(), "model": f"{bot.settings.llm_backend}:{bot.settings.llm_model}",
-                      "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-                      "settings": json.loads(bot.settings.model_dump_json())}
-    text = json.dumps(result, ensure_ascii=False, indent=2) + "\n"
-    (out / f"{stamp}.json").write_text(text, encoding="utf-8")
-    (out / "latest.json").write_text(text, encoding="utf-8")
-    partial.unlink()
-    picture = plot(result, out / "latest.png")
-    (out / "report.md").write_text(markdown(result, picture.name if picture else None), encoding="utf-8")
-    print(json.dumps(result["summary"], ensure_ascii=False, indent=2))
-    print(f"wrote {out / 'latest.json'}, {out / 'report.md'}", file=sys.stderr)
-    return 0
+    return run_eval(args, judge=_judge() if args.judge else None)
 
 
 if __name__ == "__main__":

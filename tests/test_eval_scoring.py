@@ -1,12 +1,14 @@
-"""The eval's scoring rules (pure functions, no model)."""
+"""The eval's scoring rules (pure functions, no model). The product's own checker re-run on its
+answers (eval/self_check.py) and the summary; the independent scorers are pinned in
+tests/test_eval_independent.py."""
 
 import json
 
 import numpy as np
 
-from chatbot.chain import Answer
-from chatbot.citations import Citation
-from eval.answers import citation_scores, fact_found, summarize
+from eval.answers import summarize
+from eval.scoring import fact_found
+from eval.self_check import citation_scores
 
 DEAL = "OpenAIがAmazon Web Services(AWS)と結んだ、7年間で380億ドル(約5.8兆円)という天文学的な規模のクラウド契約です。"
 
@@ -20,12 +22,14 @@ def test_fact_variants_match_after_normalizing():
 
 
 def answer(text, quote=DEAL, refused=False):
-    return Answer(question="契約の規模は？", text=text, refused=refused, language="ja", query="契約の規模は？",
-                  model="test", sources=[],
-                  citations=[Citation(1, "corpus/a.md", "t", "", "c1", DEAL, quote)])
+    """An answer as the eval sees it: the JSON of ``Chatbot.ask`` (``Answer.to_dict()``)."""
+    return {"question": "契約の規模は？", "answer": text, "refused": refused, "language": "ja",
+            "query": "契約の規模は？", "sources": [], "timings": {},
+            "citations": [{"n": 1, "doc_id": "corpus/a.md", "title": "t", "source": "", "chunk_id": "c1",
+                           "text": DEAL, "quote": quote}]}
 
 
-def test_citation_recall_and_precision_count_supported_sentences():
+def test_self_check_citation_recall_and_precision_count_supported_sentences():
     ok = answer("7年間で380億ドルのクラウド契約です[1]。")
     assert citation_scores(ok) == (1, 1, 1, 1)
     bad = answer("7年間で380億ドルのクラウド契約です[1]。GoogleのTPUも使います[1]。")
@@ -52,7 +56,8 @@ def test_summary_counts_refusals_by_kind():
     rows = [
         {"id": "a", "type": "fact", "language": "ja", "refused": False, "fact_accuracy": 1.0, "all_facts": True,
          "has_docs": True, "has_evidence": True, "doc_rank": 1, "evidence_rank": 2, "citations": 1,
-         "sentences": 1, "sentences_supported": 1, "citation_pairs": 1, "citation_pairs_ok": 1, "fabricated": [],
+         "self_check_sentences": 1, "self_check_sentences_supported": 1, "self_check_citation_pairs": 1,
+         "self_check_citation_pairs_ok": 1, "self_check_fabricated": [],
          "first_token_s": 2.0, "total_s": 4.0},
         {"id": "b", "type": "fact", "language": "en", "refused": True, "fact_accuracy": 0.0, "all_facts": False,
          "has_docs": True, "has_evidence": True, "doc_rank": 3, "evidence_rank": None, "citations": 0,
@@ -63,5 +68,6 @@ def test_summary_counts_refusals_by_kind():
     s = summarize(rows)
     assert s["fact_accuracy"] == 0.5 and s["false_refusal_rate"] == 0.5 and s["correct_refusal_rate"] == 1.0
     assert s["retrieval"]["doc_hit@1"] == 0.5 and s["retrieval"]["evidence_hit@5"] == 0.5
-    assert s["citation_recall"] == 1.0 and s["answers_with_fabrication"] == 0
+    assert s["self_check_citation_recall"] == 1.0 and s["self_check_answers_with_fabrication"] == 0
+    assert "citation_recall" not in s and "answers_with_fabrication" not in s  # only as self_check_*
     assert s["latency"]["first_token_p50_s"] == 2.0  # refused answers have no generation latency
