@@ -41,9 +41,10 @@ test: install browser
 eval: install
 	$(BIN)/python -m eval
 
-# JSQuAD: retrieval over all 4,442 questions, plus answer containment on a seeded sample of 200
+# JSQuAD: retrieval over all 4,442 questions; answer containment (pipeline and quote floor) on a seeded
+# sample of 100, and correct refusals on 100 others asked with their own paragraph left out of the index
 eval-jsquad: install
-	$(BIN)/python -m eval jsquad --answers 200
+	$(BIN)/python -m eval jsquad --answers 100 --unanswerable 100
 
 bench: install
 	$(BIN)/python -m bench

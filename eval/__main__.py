@@ -37,8 +37,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit", type=int, default=None, help="only the first N questions")
     p.add_argument("--modes", default="bm25,dense,hybrid", help="retrieval modes (empty: skip retrieval)")
     p.add_argument("--answers", type=int, default=0, metavar="N",
-                   help="also answer a seeded random sample of N questions with the LLM (README uses 200)")
-    p.add_argument("--model", help="LLM model for --answers (default: CHATBOT_LLM_MODEL)")
+                   help="also answer a seeded random sample of N questions with the LLM, and score the quote "
+                   "floor on them (make eval-jsquad uses 100)")
+    p.add_argument("--unanswerable", type=int, default=0, metavar="N",
+                   help="also ask N other questions with their own paragraph left out of the index; the right "
+                   "answer is a refusal (make eval-jsquad uses 100)")
+    p.add_argument("--seed", type=int, default=None, help="seed of both samples (default: eval.jsquad.SEED = 0)")
+    p.add_argument("--model", help="LLM model for --answers/--unanswerable (default: CHATBOT_LLM_MODEL)")
+    p.add_argument("--results", type=Path, default=RESULTS, help="folder for the JSON files (default: eval/results)")
     p = sub.add_parser("tokenizers", help="BM25 on JSQuAD with fugashi vs Sudachi tokenizers")
     p.add_argument("--path", type=Path, default=None)
     sub.add_parser("corpus-retrieval", help="evidence hit@k on eval/questions.jsonl with the current settings")
@@ -56,23 +62,34 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "answers":
         return run_answers(args)
     if args.command == "jsquad":
-        from .jsquad import DEFAULT_PATH, run_answers as jsquad_answers, run_retrieval
+        from .jsquad import DEFAULT_PATH, SEED, run_answers as jsquad_answers, run_retrieval
+        from .jsquad import run_unanswerable, tradeoff_table
 
-        RESULTS.mkdir(exist_ok=True)
+        args.results.mkdir(parents=True, exist_ok=True)
         if args.modes:
             result = run_retrieval(args.path or DEFAULT_PATH, limit=args.limit, modes=args.modes.split(","))
             result["date"] = _now()
-            out = RESULTS / "jsquad-retrieval.json"
+            out = args.results / "jsquad-retrieval.json"
             out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
             print(json.dumps(result["modes"], indent=2))
             print(f"wrote {out}", file=sys.stderr)
-        if args.answers:
-            result = jsquad_answers(args.path or DEFAULT_PATH, args.answers, model=args.model)
-            result["date"] = _now()
-            out = RESULTS / "jsquad-answers.json"
-            out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-            print(json.dumps(result["summary"], indent=2))
-            print(f"wrote {out}", file=sys.stderr)
+        ends = {}  # answers / unanswerable: each written as soon as it is done
+        if args.answers or args.unanswerable:
+            from chatbot import Chatbot, Settings
+
+            shared = Chatbot(Settings(**({"llm_model": args.model} if args.model else {})))
+            seed = SEED if args.seed is None else args.seed
+        for name, n, evaluate in (("answers", args.answers, jsquad_answers),
+                                  ("unanswerable", args.unanswerable, run_unanswerable)):
+            if n:
+                result = evaluate(args.path or DEFAULT_PATH, n, model=args.model, seed=seed, shared=shared)
+                result["date"] = _now()
+                out = args.results / f"jsquad-{name}.json"
+                out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+                print(f"wrote {out}", file=sys.stderr)
+                ends[name] = result
+        if ends:
+            print(tradeoff_table(ends.get("answers"), ends.get("unanswerable")))
     elif args.command == "tokenizers":
         from .jsquad import DEFAULT_PATH
         from .tokenizers import run
