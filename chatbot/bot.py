@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Iterator
@@ -11,8 +12,8 @@ from langchain_core.language_models import BaseChatModel
 from .chain import Answer, AnswerChain, History, final_answer
 from .config import Settings
 from .embeddings import ChatbotEmbeddings, get_embeddings
-from .errors import EmptyIndexError, InvalidQuestionError
-from .ingest import IngestReport, Progress, ingest
+from .errors import DocumentNotFoundError, EmptyIndexError, InvalidQuestionError
+from .ingest import IngestReport, Progress, ingest, remove
 from .llm import get_chat_model
 from .retrieval import HybridRetriever, SearchResult
 from .store import ChunkStore
@@ -95,15 +96,39 @@ class Chatbot:
         return self.retriever.search(query[:MAX_QUERY_CHARS], k)
 
     def documents(self) -> list[dict]:
-        """One row per ingested document: doc_id, title, source, chunks."""
+        """One row per ingested document: doc_id, title, publisher, published, chunks, source,
+        path, format, pages (PDFs: the last page a chunk reaches) and ingested_at (UTC, ISO 8601)."""
         rows: dict[str, dict] = {}
         for meta in self.store.all_metadata().values():
             row = rows.setdefault(meta["doc_id"], {
                 "doc_id": meta["doc_id"], "title": meta.get("title", ""),
-                "source": meta.get("source", ""), "publisher": meta.get("publisher"),
-                "published": meta.get("published"), "chunks": 0})
+                "publisher": meta.get("publisher"), "published": meta.get("published"), "chunks": 0,
+                "source": meta.get("source", ""), "path": meta.get("path", ""), "format": meta.get("format"),
+                "pages": None, "ingested_at": meta.get("ingested_at")})
             row["chunks"] += 1
+            page = meta.get("page_end") or meta.get("page")
+            if page:
+                row["pages"] = max(row["pages"] or 0, int(page))
+            if (meta.get("ingested_at") or "") > (row["ingested_at"] or ""):
+                row["ingested_at"] = meta["ingested_at"]
         return sorted(rows.values(), key=lambda r: r["doc_id"])
+
+    def remove(self, doc_id: str | Path, delete_file: bool = False) -> dict:
+        """Remove one article's chunks from the index, by doc id or by its file's path.
+
+        The file stays (so the next ingest of its folder adds it again) unless ``delete_file``.
+        Returns ``{"doc_id", "chunks_removed", "path", "file_deleted"}``; raises
+        :class:`DocumentNotFoundError` when no ingested article matches.
+        """
+        removed = remove(self.store, doc_id)
+        if removed is None:
+            raise DocumentNotFoundError(str(doc_id))
+        found_id, n, path = removed
+        deleted = False
+        if delete_file and path and os.path.isfile(path) and not os.path.islink(path):
+            os.unlink(path)
+            deleted = True
+        return {"doc_id": found_id, "chunks_removed": n, "path": path, "file_deleted": deleted}
 
 
 def check_question(text: str) -> str:

@@ -1,4 +1,5 @@
-"""Command line: ``chatbot ingest``, ``chatbot search``, ``chatbot ask``, ``chatbot models``.
+"""Command line: ``chatbot ingest``, ``chatbot list``, ``chatbot remove``, ``chatbot search``,
+``chatbot ask``, ``chatbot models``.
 
 ``main()`` only parses arguments; each ``cmd_*`` function calls the public API, so tests
 call them directly. Errors a user can act on print one line and exit with status 1.
@@ -44,6 +45,38 @@ def cmd_ingest(args: argparse.Namespace, bot: Chatbot) -> int:
     return 0
 
 
+def cmd_list(args: argparse.Namespace, bot: Chatbot) -> int:
+    docs = bot.documents()
+    if args.json:
+        _print_json({"documents": docs})
+        return 0
+    for d in docs:
+        byline = " · ".join(str(x) for x in (d.get("publisher"), d.get("published")) if x)
+        pages = f", {d['pages']} pages" if d.get("pages") else ""
+        print(f"{d['doc_id']}\n    {d['title']}" + (f" ({byline})" if byline else ""))
+        print(f"    {d['chunks']} chunks{pages}, ingested {d.get('ingested_at') or '?'}, from {d['source']}")
+    print(f"{len(docs)} articles")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace, bot: Chatbot) -> int:
+    result = bot.remove(args.target, delete_file=args.delete_file)
+    if args.json:
+        _print_json(result)
+    else:
+        kept = "deleted" if result["file_deleted"] else "kept (the next ingest of its folder adds it again)"
+        print(f"removed {result['doc_id']}: {result['chunks_removed']} chunks; file {result['path']} {kept}")
+    return 0
+
+
+def page_label(meta: dict) -> str:
+    """``p. 3`` or ``pp. 3–4`` for a passage of a PDF, else ``""``."""
+    page, end = meta.get("page"), meta.get("page_end")
+    if not page:
+        return ""
+    return f"pp. {page}–{end}" if end and end != page else f"p. {page}"
+
+
 def cmd_search(args: argparse.Namespace, bot: Chatbot) -> int:
     results = bot.search(args.query, k=args.k)
     if args.json:
@@ -87,8 +120,11 @@ def cmd_ask(args: argparse.Namespace, bot: Chatbot) -> int:
     if sys.stdout.isatty():
         print("\n")  # the streamed draft; the checked answer follows
     print(answer.text)
+    metas = {s.chunk_id: s.metadata for s in answer.sources}
     for c in answer.citations:
-        print(f"[{c.n}] {c.title} ({c.doc_id})")
+        page = (page_label({"page": getattr(c, "page", None)}) if getattr(c, "page", None)
+                else page_label(metas.get(c.chunk_id, {})))
+        print(f"[{c.n}] {c.title} ({c.doc_id}{', ' + page if page else ''})")
         print(f"    「{c.quote}」" if answer.language == "ja" else f"    \"{c.quote}\"")
     if answer.refused and answer.sources:
         print(f"\n{prompts_for(answer.language).closest}:")
@@ -117,6 +153,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rebuild", action="store_true",
                    help="drop the whole index first (after changing the embedding model)")
     p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("list", help="list the ingested articles")
+    p.add_argument("--json", action="store_true",
+                   help="print {\"documents\": [{doc_id, title, publisher, published, chunks, source, path, "
+                        "format, pages, ingested_at}]}")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("remove", help="remove an article's chunks from the index (the file stays)")
+    p.add_argument("target", metavar="DOC_ID|PATH", help="a doc id from `chatbot list`, or the article's file")
+    p.add_argument("--delete-file", action="store_true", help="also delete the article's file")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_remove)
 
     p = sub.add_parser("search", help="hybrid search over the ingested chunks")
     p.add_argument("query")

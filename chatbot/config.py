@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     corpus_dir: Path = Field(
         Path("corpus"), description="Folder of articles ingested by `make run` and the web chat."
     )
+    upload_max_mb: float = Field(
+        20.0, gt=0, le=1000,
+        description="Largest file the web chat accepts as an upload, in MB (10^6 bytes); larger uploads are "
+        "refused before they are written to the corpus folder.")
     model_dir: Path = Field(
         Path.home() / ".cache" / "chatbot" / "models",
         description="Cache of assembled GGUF model files (shared by all data dirs).",

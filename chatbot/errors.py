@@ -37,6 +37,11 @@ class ModelNotFoundError(ChatbotError):
     """A model file or package is missing."""
 
 
+class DocumentNotFoundError(ChatbotError):
+    def __init__(self, what: str) -> None:
+        super().__init__(f"No ingested article has the id or path '{what}'. `chatbot list` shows them.")
+
+
 def pick(registry: dict, name: str, what: str):
     """``registry[name]``, or an error listing the choices (backend registries use this)."""
     try:

@@ -13,12 +13,13 @@ import hashlib
 import os
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
 from .chunking import CHUNKER_VERSION, Chunk, chunk_text
 from .config import Settings
-from .documents import Document, Skipped, load_documents
+from .documents import LOADER_VERSION, Document, Skipped, load_documents
 from .embeddings import ChatbotEmbeddings
 from .store import ChunkStore
 
@@ -29,13 +30,21 @@ Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embe
 
 @dataclass
 class IngestReport:
-    """What an ingest run did; ``to_dict`` is the ``chatbot ingest --json`` output."""
+    """What an ingest run did; ``to_dict`` is the ``chatbot ingest --json`` output.
+
+    ``documents`` has one entry per ingested file: ``path``, ``doc_id``, ``title``, ``status``
+    (``added``, ``updated`` or ``unchanged``), ``chunks``, and how it was read: ``format``
+    (markdown, text, html, pdf), ``encoding`` and ``encoding_source`` (bom, declared, utf-8,
+    iso-2022-jp escapes, detected) for text and HTML, ``extractor`` (trafilatura or fallback)
+    for HTML, ``pages`` for PDFs.
+    """
 
     files: int = 0
     chunks_added: int = 0
     chunks_unchanged: int = 0
     chunks_removed: int = 0
     skipped: list[Skipped] = field(default_factory=list)
+    documents: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -48,13 +57,20 @@ def chunk_id(doc_id: str, text: str, occurrence: int) -> str:
 
 
 def _doc_hash(doc: Document, settings: Settings) -> str:
-    """Changes when the file or the chunking settings change."""
-    key = f"{doc.content_hash}|{CHUNKER_VERSION}|{settings.chunk_tokens}|{settings.chunk_overlap}"
+    """Changes when the file, the way files are read, or the chunking settings change."""
+    key = (f"{doc.content_hash}|{CHUNKER_VERSION}|{settings.chunk_tokens}|{settings.chunk_overlap}"
+           f"|loader{LOADER_VERSION}")
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def chunk_metadata(doc: Document, chunk: Chunk, doc_hash: str, n_chunks: int, model_id: str) -> dict:
-    """Everything stored with a chunk (Chroma accepts only scalar values)."""
+def chunk_metadata(doc: Document, chunk: Chunk, doc_hash: str, n_chunks: int, model_id: str,
+                   ingested_at: str = "") -> dict:
+    """Everything stored with a chunk (Chroma accepts only scalar values).
+
+    PDF chunks carry ``page`` (the page the chunk starts on) and, when the chunk runs onto
+    later pages, ``page_end`` and ``page_starts`` (``"4:1203,5:2410"``: page 4 begins at
+    document offset 1203, ...; see :meth:`SearchResult.page_at`).
+    """
     meta = {
         "doc_id": doc.doc_id, "title": doc.title, "source": doc.source, "path": doc.path,
         "chunk_index": chunk.index, "start": chunk.start, "end": chunk.end,
@@ -65,7 +81,25 @@ def chunk_metadata(doc: Document, chunk: Chunk, doc_hash: str, n_chunks: int, mo
         value = doc.metadata.get(key)
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             meta[key] = str(value)
+    for key in ("format", "encoding"):
+        if doc.details.get(key):
+            meta[key] = str(doc.details[key])
+    if doc.pages:
+        first, last = doc.page_at(chunk.start), doc.page_at(max(chunk.start, chunk.end - 1))
+        meta["page"] = first
+        if last != first:
+            meta["page_end"] = last
+            # where each later page begins (document offsets), so a sentence's own page can be told
+            meta["page_starts"] = ",".join(f"{n}:{start}" for n, start, _ in doc.pages
+                                           if chunk.start < start < chunk.end)
+    if ingested_at:
+        meta["ingested_at"] = ingested_at
     return meta
+
+
+def _file_details(doc: Document, status: str, chunks: int) -> dict:
+    return {"path": doc.source, "doc_id": doc.doc_id, "title": doc.title, "status": status, "chunks": chunks,
+            **doc.details}
 
 
 def ingest(
@@ -93,6 +127,7 @@ def ingest(
         old = by_doc.get(doc.doc_id, {})
         if old and all(m.get("doc_hash") == dh and m.get("n_chunks") == len(old) for m in old.values()):
             report.chunks_unchanged += len(old)
+            report.documents.append(_file_details(doc, "unchanged", len(old)))
             continue
         chunks = chunk_text(doc.doc_id, doc.text, settings.chunk_tokens, settings.chunk_overlap)
         seen: dict[str, int] = defaultdict(int)
@@ -101,6 +136,7 @@ def ingest(
             ids.append(chunk_id(doc.doc_id, c.text, seen[c.text]))
             seen[c.text] += 1
         plans.append((doc, chunks, ids, dh, old))
+        report.documents.append(_file_details(doc, "updated" if old else "added", len(chunks)))
 
     total = sum(sum(1 for i in ids if i not in old) for _, _, ids, _, old in plans)
     pending: list[tuple[str, str, dict]] = []  # chunks to embed, written in batches across documents
@@ -121,9 +157,10 @@ def ingest(
 
     if progress:
         progress(0, total)
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     for doc, chunks, ids, dh, old in plans:
         for chunk, cid in zip(chunks, ids):
-            meta = chunk_metadata(doc, chunk, dh, len(chunks), embeddings.model_id)
+            meta = chunk_metadata(doc, chunk, dh, len(chunks), embeddings.model_id, now)
             if cid in old:
                 kept_ids.append(cid)
                 kept_metas.append(meta)
@@ -149,3 +186,35 @@ def ingest(
     if plans or (prune and report.chunks_removed):
         store.bump_generation()
     return report
+
+
+def find_document(store: ChunkStore, doc_id_or_path: str | Path) -> tuple[str, dict[str, dict]] | None:
+    """The ingested document named by its doc id, or by its file's path (as given at ingest, or
+    any path to the same file): ``(doc_id, {chunk_id: metadata})``, or None."""
+    by_doc: dict[str, dict[str, dict]] = defaultdict(dict)
+    for cid, meta in store.all_metadata().items():
+        by_doc[meta.get("doc_id", "")][cid] = meta
+    key = str(doc_id_or_path)
+    if key in by_doc:
+        return key, by_doc[key]
+    try:
+        resolved = str(Path(key).expanduser().resolve())
+    except (OSError, RuntimeError):
+        resolved = None
+    for doc_id, chunks in by_doc.items():
+        meta = next(iter(chunks.values()))
+        if key == meta.get("source") or (resolved and resolved == meta.get("path")):
+            return doc_id, chunks
+    return None
+
+
+def remove(store: ChunkStore, doc_id_or_path: str | Path) -> tuple[str, int, str] | None:
+    """Delete every chunk of one document: ``(doc_id, chunks removed, its file's path)``, or None
+    when no ingested document matches. The file itself is left alone."""
+    found = find_document(store, doc_id_or_path)
+    if found is None:
+        return None
+    doc_id, chunks = found
+    store.delete(sorted(chunks))
+    store.bump_generation()
+    return doc_id, len(chunks), next(iter(chunks.values())).get("path", "")

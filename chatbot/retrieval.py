@@ -39,6 +39,25 @@ class SearchResult:
     start: int = 0
     end: int = 0
     metadata: dict = field(default_factory=dict)
+    page: int | None = None  # PDFs: the page the passage starts on
+    page_end: int | None = None  # PDFs: the last page, when the passage runs onto later pages
+
+    @property
+    def page_label(self) -> str:
+        """``p. 3`` or ``pp. 3–4`` for a passage of a PDF, else ``""`` (for citations)."""
+        if not self.page:
+            return ""
+        return f"pp. {self.page}–{self.page_end}" if self.page_end and self.page_end != self.page else f"p. {self.page}"
+
+    def page_at(self, offset: int) -> int | None:
+        """The PDF page of character ``offset`` of this passage's ``text`` (e.g. a cited
+        sentence's start), or None for articles that are not PDFs."""
+        page = self.page
+        for item in str(self.metadata.get("page_starts") or "").split(","):
+            number, _, start = item.partition(":")
+            if number and start and self.start + offset >= int(start):
+                page = int(number)
+        return page
 
     @property
     def byline(self) -> str:
@@ -177,13 +196,31 @@ def _merge_neighbours(ranked: list[tuple[str, dict]], k: int) -> list[SearchResu
             if twin.text != text:
                 if start < twin.start:
                     twin.text, twin.start = text[: twin.start - start] + twin.text, start
+                    if meta.get("page") and twin.page:
+                        twin.page_end = max(twin.page_end or twin.page, twin.page)
+                        twin.page = min(twin.page, int(meta["page"]))
                 if end > twin.end:
                     twin.text, twin.end = twin.text + text[len(text) - (end - twin.end):], end
+                    last = meta.get("page_end") or meta.get("page")
+                    if last and twin.page:
+                        twin.page_end = max(twin.page_end or twin.page, int(last))
+                if twin.page_end == twin.page:
+                    twin.page_end = None
+                if meta.get("page_starts"):
+                    both = f"{twin.metadata.get('page_starts') or ''},{meta['page_starts']}"
+                    starts = sorted({x for x in both.split(",") if x}, key=lambda x: int(x.split(":")[1]))
+                    # a new dict: the stored metadata is shared with the BM25 snapshot
+                    twin.metadata = {**twin.metadata, "page_starts": ",".join(starts)}
             continue
         if len(results) == k:
             break
         results.append(SearchResult(
             rank=len(results) + 1, doc_id=meta.get("doc_id", ""), title=meta.get("title", ""),
             source=meta.get("source", ""), chunk_id=cid, text=text, score=e["score"],
-            dense=e.get("dense"), bm25=e.get("bm25"), start=start, end=end, metadata=meta))
+            dense=e.get("dense"), bm25=e.get("bm25"), start=start, end=end, metadata=meta,
+            page=_int_or_none(meta.get("page")), page_end=_int_or_none(meta.get("page_end"))))
     return results
+
+
+def _int_or_none(value) -> int | None:
+    return int(value) if value not in (None, "") else None

@@ -22,7 +22,7 @@ def run(*args, data_dir, check=True):
 def test_ingest_and_search_json(tmp_path, corpus_copy):
     (corpus_copy / "bad.txt").write_bytes(b"\xff\xfe\xfa not utf-8")
     first = json.loads(run("ingest", str(corpus_copy), "--json", data_dir=tmp_path / "d").stdout)
-    assert set(first) == {"files", "chunks_added", "chunks_unchanged", "chunks_removed", "skipped"}
+    assert set(first) == {"files", "chunks_added", "chunks_unchanged", "chunks_removed", "skipped", "documents"}
     assert first["files"] == 2 and first["chunks_added"] > 0
     assert first["skipped"] == [{"path": str(corpus_copy / "bad.txt"), "reason": first["skipped"][0]["reason"]}]
     assert "UTF-8" in first["skipped"][0]["reason"]

@@ -36,7 +36,7 @@ def test_html_text_and_title_without_scripts(tmp_path):
     html = ("<html><head><title>HTMLの記事</title><script>alert('x')</script></head>"
             "<body><h1>大見出し</h1><p>一段落目。</p><p>二段落目&amp;続き。</p><style>p{}</style></body></html>")
     doc = load_file(write(tmp_path / "c" / "p.html", html), tmp_path / "c")
-    assert doc.title == "HTMLの記事"
+    assert doc.title == "大見出し"  # the page's headline (og:title, JSON-LD, <h1>) before <title>
     assert "alert" not in doc.text and "p{}" not in doc.text
     assert "一段落目。\n\n二段落目&続き。" in doc.text
 

@@ -56,12 +56,15 @@ def test_prune_removes_deleted_files(bot, corpus_copy):
     assert {m["doc_id"] for m in bot.store.all_metadata().values()} == {"corpus/openai-aws-38b-deal.md"}
 
 
-def test_invalid_utf8_is_skipped_and_the_rest_ingests(bot, corpus_copy):
-    (corpus_copy / "broken.txt").write_bytes(b"\x82\xa0\x82\xa2 Shift_JIS text")
+def test_undecodable_file_is_skipped_and_the_rest_ingests(bot, corpus_copy):
+    (corpus_copy / "broken.txt").write_bytes(bytes(range(0x80, 0x100)) * 4)  # no text in any encoding
+    (corpus_copy / "sjis.txt").write_bytes("あいうえお、Shift_JISの記事です。".encode("shift_jis"))
     report = bot.ingest(corpus_copy)
-    assert report.files == 2 and report.chunks_added > 0
+    assert report.files == 3 and report.chunks_added > 0
     assert [s.path.endswith("broken.txt") for s in report.skipped] == [True]
-    assert "UTF-8" in report.skipped[0].reason
+    assert "not UTF-8 and not a Japanese encoding" in report.skipped[0].reason
+    sjis = next(d for d in report.documents if d["doc_id"] == "corpus/sjis.txt")
+    assert (sjis["encoding"], sjis["encoding_source"]) == ("cp932", "detected")
 
 
 def test_interrupted_ingest_is_repaired(bot, corpus_copy):
