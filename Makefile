@@ -34,8 +34,9 @@ browser:
 	command -v chromium >/dev/null 2>&1 && fc-list | grep -qi ipagothic || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-ipafont-gothic >/dev/null; }
 
+# --durations=25: the slowest tests, to see where CI's time goes (limits per test: pyproject.toml)
 test: install browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=25
 
 # Answer evaluation on eval/questions.jsonl with the default model: eval/results/{latest.json,report.md,latest.png}
 eval: install

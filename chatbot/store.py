@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 
 import chromadb
+import httpx
 
 from .config import Settings
 from .errors import EmbeddingMismatchError, StoreUnavailableError
@@ -173,11 +174,16 @@ class ChunkStore:
         self._collection = None
 
 
-def _is_connection_error(exc: Exception) -> bool:
-    names = {type(e).__name__ for e in _chain(exc)}
-    text = str(exc).lower()
-    return bool(names & {"ConnectError", "ConnectionError", "ConnectTimeout", "ReadTimeout",
-                         "RemoteProtocolError", "ConnectionRefusedError"}) or "connect" in text
+# What a Chroma server that is down, unreachable or cut off mid-request raises: the HTTP client's
+# transport errors (connect, timeouts, a dropped connection; chromadb's HttpClient uses httpx) and
+# the OS's connection errors. chromadb re-raises some of them as a plain ValueError at client
+# start-up, with the original as its context, so the whole chain is searched. Errors the server
+# answers with (chromadb.errors.ChromaError: bad argument, missing collection ...) are not here.
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (httpx.TransportError, ConnectionError)
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    return any(isinstance(e, CONNECTION_ERRORS) for e in _chain(exc))
 
 
 def _chain(exc: BaseException):

@@ -16,6 +16,16 @@ from chatbot.embeddings import E5Embeddings
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
+# pytest-timeout: tests marked llm, server or browser get this limit instead of the per-test one
+# in pyproject.toml (their first test also pays for loading the model or starting the app).
+SLOW_TEST_TIMEOUT = 900
+SLOW_MARKS = {"llm", "server", "browser"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.get_closest_marker("timeout") is None and SLOW_MARKS & {m.name for m in item.iter_markers()}:
+            item.add_marker(pytest.mark.timeout(SLOW_TEST_TIMEOUT))
 
 
 @pytest.fixture(autouse=True)

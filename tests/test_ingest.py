@@ -33,17 +33,22 @@ def test_ingest_is_idempotent_and_records_metadata(bot, corpus_copy):
 
 def test_changed_file_replaces_only_its_changed_chunks(bot, corpus_copy):
     bot.ingest(corpus_copy)
-    before = chunk_ids(bot)
+    before = bot.store.all_metadata()
+    changed = "corpus/openai-aws-38b-deal.md"
+    last = max(m["chunk_index"] for m in before.values() if m["doc_id"] == changed)
     f = corpus_copy / "openai-aws-38b-deal.md"
     f.write_text(f.read_text(encoding="utf-8") + "\n\n追記された新しい段落です。\n", encoding="utf-8")
     report = bot.ingest(corpus_copy)
-    assert report.chunks_added >= 1 and report.chunks_added <= 2
-    assert report.chunks_removed == report.chunks_added - 1 or report.chunks_removed <= 1
-    after = chunk_ids(bot)
-    assert len(after - before) == report.chunks_added
-    assert len(before - after) == report.chunks_removed
-    texts = bot.store.all_texts()[1]
-    assert any("追記された新しい段落です。" in t for t in texts)
+    # The new paragraph fits in the document's last chunk: that chunk, and only it, is replaced
+    # (the old one deleted, not left beside the new one); every other chunk is kept as it was.
+    assert (report.chunks_added, report.chunks_removed, report.chunks_unchanged) == (1, 1, len(before) - 1)
+    after = bot.store.all_metadata()
+    [gone], [new] = set(before) - set(after), set(after) - set(before)
+    assert (before[gone]["doc_id"], before[gone]["chunk_index"]) == (changed, last)
+    assert (after[new]["doc_id"], after[new]["chunk_index"]) == (changed, last)
+    ids, texts, _ = bot.store.all_texts()
+    assert "追記された新しい段落です。" in texts[ids.index(new)]
+    assert bot.store.count() == len(before)
 
 
 def test_prune_removes_deleted_files(bot, corpus_copy):

@@ -1,17 +1,22 @@
 """The LLM backends: the real local model, and the OpenAI-compatible path against a real
-llama.cpp server on 127.0.0.1 (both with the small 0.5B model to keep CI time down)."""
+llama.cpp server on 127.0.0.1 (both with the small 0.5B model to keep CI time down); the local
+model's stream handling with a stand-in for llama.cpp; the Ollama backend's timeout against a
+server on 127.0.0.1 that never answers."""
 
+import http.server
 import socket
 import subprocess
 import sys
+import threading
 import time
 
+import httpx
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from chatbot import Settings
 from chatbot.errors import ModelNotFoundError
-from chatbot.llm import ChatLlamaCpp, get_chat_model
+from chatbot.llm import ChatLlamaCpp, StreamAbandonedError, get_chat_model
 from chatbot.model_files import resolve_model
 
 SMALL = "qwen2.5-coder-0.5b-instruct-q4"
@@ -36,6 +41,133 @@ def test_local_model_answers_streams_and_loads_once(small_model_path):
     again = get_chat_model(settings)
     again.invoke([HumanMessage("Say OK.")])
     assert again.llama is model.llama  # one model per process
+
+
+def answered_in_thread(ask, timeout: float):
+    """``ask()`` run in another thread (as another user's request is), or a failure after ``timeout``
+    seconds: a model lock still held by an abandoned stream would block it for good."""
+    box: dict = {}
+
+    def run():
+        try:
+            box["answer"] = ask()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    assert not worker.is_alive(), f"the next question got no answer in {timeout} s: the model is still locked"
+    if "error" in box:
+        raise box["error"]
+    return box["answer"]
+
+
+@pytest.mark.llm
+def test_an_abandoned_stream_does_not_block_the_next_question(small_model_path):
+    model = get_chat_model(Settings(llm_model=SMALL, llm_max_tokens=32, llm_idle_timeout=2))
+    abandoned = model.stream([HumanMessage("Count from 1 to 100, separated by spaces.")])
+    assert next(abandoned).content  # the first token, then this reader goes away without closing
+    assert "Tokyo" in answered_in_thread(lambda: model.invoke(PROMPT).content, timeout=120)
+    closed = model.stream([HumanMessage("Count from 1 to 100, separated by spaces.")])
+    next(closed)
+    closed.close()  # a reader that breaks out of its loop
+    assert "Tokyo" in answered_in_thread(lambda: model.invoke(PROMPT).content, timeout=120)
+
+
+class FakeLlama:
+    """Stands in for ``llama_cpp.Llama``: streams ``t0 t1 ...``, one token per ``delay`` seconds,
+    and counts the tokens it generated."""
+
+    def __init__(self, delay: float = 0.005) -> None:
+        self.delay = delay
+        self.generated = 0
+
+    def create_chat_completion(self, messages, stream, stop, max_tokens, temperature, seed):
+        assert stream
+        yield {"choices": [{"delta": {"role": "assistant"}}]}
+        for i in range(max_tokens):
+            time.sleep(self.delay)
+            self.generated += 1
+            yield {"choices": [{"delta": {"content": f"t{i} "}}]}
+
+
+def fake_model(max_tokens: int, idle_timeout: float = 60.0) -> tuple[ChatLlamaCpp, FakeLlama]:
+    model = ChatLlamaCpp(model_path="fake.gguf", max_tokens=max_tokens, idle_timeout=idle_timeout)
+    llama = FakeLlama()
+    model._llama, model._lock = llama, threading.Lock()
+    return model, llama
+
+
+def test_a_closed_stream_stops_generating_and_frees_the_model():
+    model, llama = fake_model(max_tokens=2000)  # 10 s of tokens
+    stream = model.stream("question")
+    assert next(stream).content == "t0 "
+    stream.close()
+    assert model._lock.acquire(timeout=2), "closing the stream did not free the model"
+    model._lock.release()
+    stopped_at = llama.generated
+    time.sleep(0.1)
+    assert llama.generated == stopped_at < 100  # generation stopped at the next token
+    short = model.model_copy(update={"max_tokens": 3})  # same llama, same lock
+    assert short.invoke("again").content == "t0 t1 t2 "
+
+
+def test_an_unread_stream_is_given_up_and_the_next_question_answered():
+    model, llama = fake_model(max_tokens=10_000, idle_timeout=0.3)  # 50 s of tokens
+    stream = model.stream("question")
+    assert next(stream).content == "t0 "  # then no more reading, and no close (a closed browser tab)
+    short = model.model_copy(update={"max_tokens": 3})
+    assert answered_in_thread(lambda: short.invoke("next").content, timeout=10) == "t0 t1 t2 "
+    assert llama.generated < 1000 + 3  # the abandoned one was stopped, not run to its end
+    # A reader that comes back gets the tokens made before the stop, then a clear error.
+    with pytest.raises(StreamAbandonedError, match="not read for 0.3 s"):
+        for _ in stream:
+            pass
+
+
+def test_a_generation_error_reaches_the_reader_and_frees_the_model():
+    model, llama = fake_model(max_tokens=5)
+
+    def broken(*args, **kwargs):
+        yield {"choices": [{"delta": {"content": "t0 "}}]}
+        raise RuntimeError("llama_decode returned -1")
+
+    llama.create_chat_completion = broken
+    with pytest.raises(RuntimeError, match="llama_decode"):
+        model.invoke("question")
+    assert model._lock.acquire(timeout=2)
+    model._lock.release()
+
+
+class _SilentOllama(http.server.BaseHTTPRequestHandler):
+    """An Ollama server that accepts a request and never answers (until the test ends)."""
+
+    release = threading.Event()
+
+    def do_POST(self):
+        self.release.wait(8)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_ollama_backend_gives_up_after_llm_timeout():
+    pytest.importorskip("langchain_ollama")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SilentOllama)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        model = get_chat_model(Settings(llm_backend="ollama", llm_model="qwen", llm_timeout=0.5,
+                                        ollama_url=f"http://127.0.0.1:{server.server_address[1]}"))
+        t0 = time.monotonic()
+        with pytest.raises(httpx.TimeoutException):
+            model.invoke("hello")
+        assert time.monotonic() - t0 < 4
+    finally:
+        _SilentOllama.release.set()
+        server.shutdown()
+        server.server_close()
 
 
 def test_missing_model_and_unknown_backend_are_clear_errors(tmp_path):

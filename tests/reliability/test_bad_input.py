@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from chatbot import Chatbot, ChatbotError
+from conftest import CORPUS
 
 BIN = Path(sys.executable).parent / "chatbot"
 
@@ -16,6 +17,16 @@ BIN = Path(sys.executable).parent / "chatbot"
 def cli(*args, data_dir):
     env = {**os.environ, "CHATBOT_DATA_DIR": str(data_dir)}
     return subprocess.run([str(BIN), *args], capture_output=True, text=True, env=env, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def ingested(tmp_path_factory):
+    """A data dir with the project's corpus ingested once through the CLI, for the checks below
+    that only read it (a user asking a bad question has articles ingested)."""
+    data = tmp_path_factory.mktemp("bad-input") / "data"
+    proc = cli("ingest", str(CORPUS), data_dir=data)
+    assert proc.returncode == 0, proc.stderr
+    return data
 
 
 def test_a_corpus_of_bad_files_ingests_the_good_ones_and_lists_every_skip(tmp_path, corpus_copy):
@@ -46,9 +57,8 @@ def test_a_corpus_of_bad_files_ingests_the_good_ones_and_lists_every_skip(tmp_pa
     ("\x07\x1b\x08", "question is empty"),  # control characters only
     ("あ" * 30_000, "too long (30,000 characters"),  # (argv holds at most 128 KB per argument)
 ])
-def test_unusable_questions_get_one_clear_line(tmp_path, corpus_copy, question, message):
-    assert cli("ingest", str(corpus_copy), data_dir=tmp_path / "data").returncode == 0
-    proc = cli("ask", question, data_dir=tmp_path / "data")
+def test_unusable_questions_get_one_clear_line(ingested, question, message):
+    proc = cli("ask", question, data_dir=ingested)
     assert proc.returncode == 1 and message in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
 
@@ -65,7 +75,6 @@ def test_control_characters_and_emoji_are_fine(scripted_bot):
     assert "\x00" not in bot.chat_model.prompts[0][1].content and "🚀" in bot.chat_model.prompts[0][1].content
 
 
-def test_missing_history_file_is_a_clear_error(tmp_path, corpus_copy):
-    assert cli("ingest", str(corpus_copy), data_dir=tmp_path / "data").returncode == 0
-    proc = cli("ask", "それはいつ？", "--history", str(tmp_path / "nope.json"), data_dir=tmp_path / "data")
+def test_missing_history_file_is_a_clear_error(tmp_path, ingested):
+    proc = cli("ask", "それはいつ？", "--history", str(tmp_path / "nope.json"), data_dir=ingested)
     assert proc.returncode == 1 and "Cannot read the history file" in proc.stderr
