@@ -8,18 +8,22 @@ Everything from articles or the model is escaped before it reaches the page: sho
 
 from __future__ import annotations
 
+import hashlib
 import html
-import shutil
+import os
+import secrets
 import sys
 import threading
 import time
+import unicodedata
 from pathlib import Path
 
 import gradio as gr
 
 from chatbot import Chatbot, ChatbotError
 from chatbot.chain import Answer, message_text
-from chatbot.documents import SUPPORTED_SUFFIXES
+from chatbot.cli import page_label
+from chatbot.documents import SUPPORTED_SUFFIXES, Skipped, load_file
 from chatbot.prompts import prompts_for
 from chatbot.webauth import exposure_warning, load_credentials
 
@@ -49,15 +53,82 @@ def highlight(text: str, quote: str) -> str:
             + html.escape(text[i + len(quote):]))
 
 
-def _byline(meta: dict, doc_id: str) -> str:
+def _byline(meta: dict, doc_id: str, page: int | None = None) -> str:
+    """Publisher · date · doc id · page (PDFs: the cited sentence's page, else the passage's)."""
     parts = [str(meta[k]) for k in ("publisher", "published") if meta.get(k)]
-    return html.escape(" · ".join(parts + [doc_id]))
+    label = f"p. {page}" if page else page_label(meta)
+    return html.escape(" · ".join(parts + [doc_id] + ([label] if label else [])))
+
+
+def safe_name(name: str) -> str:
+    """A plain file name for an upload: no folders, no control characters, not hidden."""
+    name = unicodedata.normalize("NFC", Path(name.replace("\\", "/")).name)
+    name = "".join(ch for ch in name if ch.isprintable() and ch not in '/\\:*?"<>|').strip().lstrip(".")
+    return name or "upload.txt"
+
+
+def save_upload(src: Path, corpus: Path, max_bytes: int) -> tuple[Path | None, bool, str]:
+    """Put one uploaded file into the corpus folder safely: ``(path, created, note)``, or
+    ``(None, False, reason)`` when it is refused.
+
+    Refused: an unsupported type, a file over ``max_bytes`` (checked before anything is written),
+    a file that does not read as an article (checked on a hidden temporary copy, removed again).
+    An existing file is never overwritten and a symlink is never written through: the file gets
+    a numbered name (``a-2.html``) unless the corpus already holds the same bytes under its name.
+    """
+    name = safe_name(src.name)
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        return None, False, f"unsupported file type (use {', '.join(SUPPORTED_SUFFIXES)})"
+    size = src.stat().st_size
+    if size > max_bytes:
+        return None, False, f"too large ({size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:g} MB)"
+    corpus.mkdir(parents=True, exist_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    tmp = corpus / f".upload-{secrets.token_hex(6)}{suffix}"  # hidden: ingest never picks it up
+    digest = hashlib.sha256()
+    try:
+        with os.fdopen(os.open(tmp, flags, 0o644), "wb") as out, open(src, "rb") as f:
+            written = 0
+            while block := f.read(1 << 20):
+                written += len(block)
+                if written > max_bytes:
+                    raise ValueError(f"too large (over the limit of {max_bytes / 1e6:g} MB)")
+                digest.update(block)
+                out.write(block)
+        checked = load_file(tmp, corpus)
+        if isinstance(checked, Skipped):
+            return None, False, checked.reason
+        stem, n = Path(name).stem, 1
+        while True:
+            dst = corpus / (name if n == 1 else f"{stem}-{n}{suffix}")
+            if dst.is_file() and not dst.is_symlink() and _sha256(dst) == digest.hexdigest():
+                return dst, False, "already in the corpus"
+            try:
+                os.link(tmp, dst)  # fails if dst exists in any form, a symlink included
+            except FileExistsError:
+                n += 1
+                continue
+            return dst, True, "" if n == 1 else f"saved as {dst.name} ({name} exists)"
+    except ValueError as exc:
+        return None, False, str(exc)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
 
 
 def render_sources(answer: Answer) -> str:
     """The numbered sources of an answer (cited sentence highlighted), or, for a refusal, a
     notice and the closest passages."""
     meta = {s.chunk_id: s.metadata for s in answer.sources}
+    results = {s.chunk_id: s for s in answer.sources}
     if answer.refused:
         out = [f"<div class='refusal'><b>{html.escape(answer.text)}</b></div>"]
         if answer.sources:
@@ -68,8 +139,10 @@ def render_sources(answer: Answer) -> str:
         return "\n".join(out)
     out = []
     for c in answer.citations:
+        src = results.get(c.chunk_id)
+        page = src.page_of(c.quote) if src is not None else getattr(c, "page", None)
         out.append(f"<div class='source' id='source-{c.n}'><b>[{c.n}] {html.escape(c.title)}</b> "
-                   f"<small>{_byline(meta.get(c.chunk_id, {}), c.doc_id)}</small>"
+                   f"<small>{_byline(meta.get(c.chunk_id, {}), c.doc_id, page)}</small>"
                    f"<p>{highlight(c.text, c.quote)}</p></div>")
     return "\n".join(out)
 
@@ -107,30 +180,75 @@ def build_app(bot: Chatbot) -> gr.Blocks:
         return [[d["title"], d.get("publisher") or "", d.get("published") or "", d["chunks"]]
                 for d in bot.documents()]
 
+    def article_choices():
+        return gr.update(choices=[(f"{d['title']} ({d['doc_id']})", d["doc_id"]) for d in bot.documents()],
+                         value=None)
+
     def upload(files, progress=gr.Progress()):
         if not files:
-            return "No file selected.", documents()
+            return "No file selected.", documents(), article_choices()
         target = Path(bot.settings.corpus_dir)
-        target.mkdir(parents=True, exist_ok=True)
-        saved, lines = [], []
+        limit = int(bot.settings.upload_max_mb * 1_000_000)
+        saved, created, lines = [], [], []
         for f in files:
             src = Path(f if isinstance(f, str) else f.name)
-            if src.suffix.lower() not in SUPPORTED_SUFFIXES:
-                lines.append(f"Skipped {src.name}: unsupported file type (use .md, .txt or .html).")
+            try:
+                dst, new, note = save_upload(src, target, limit)
+            except OSError as exc:
+                dst, new, note = None, False, f"cannot be saved: {exc.strerror or exc}"
+            if dst is None:
+                lines.append(f"Skipped {src.name}: {note}.")
                 continue
-            dst = target / src.name
-            shutil.copyfile(src, dst)
             saved.append(dst)
+            if new:
+                created.append(dst)
+            if note:
+                lines.append(f"{src.name}: {note}.")
         if saved:
             try:
                 report = bot.ingest(*saved, progress=lambda done, total: progress((done, max(total, 1)),
                                                                                  unit="chunks"))
             except ChatbotError as exc:
-                return f"Upload failed: {exc}", documents()
+                for dst in created:  # a file that failed ingestion does not stay in the corpus
+                    dst.unlink(missing_ok=True)
+                return f"Upload failed: {exc}", documents(), article_choices()
+            failed = {Path(s.path).resolve() for s in report.skipped}
+            for dst in created:
+                if dst.resolve() in failed:
+                    dst.unlink(missing_ok=True)
             lines.insert(0, f"{report.files} file(s) ingested: {report.chunks_added} chunks added, "
                             f"{report.chunks_unchanged} unchanged.")
             lines += [f"Skipped {Path(s.path).name}: {s.reason}" for s in report.skipped]
-        return "\n".join(lines), documents()
+        return "\n".join(lines), documents(), article_choices()
+
+    def in_corpus(path: str) -> bool:
+        corpus = Path(bot.settings.corpus_dir).resolve()
+        return bool(path) and corpus in Path(path).resolve().parents
+
+    def ask_remove(doc_id):
+        doc = next((d for d in bot.documents() if d["doc_id"] == doc_id), None)
+        if doc is None:
+            return gr.update(visible=False), "", "Choose an article to remove first."
+        fate = (f"Its file `{Path(doc['path']).name}` is deleted from the corpus folder too."
+                if in_corpus(doc["path"]) else f"Its file stays at `{doc['path']}`.")
+        text = (f"Remove **{html.escape(doc['title'])}** ({html.escape(doc_id)}, {doc['chunks']} chunks) "
+                f"from the index? Answers will no longer use it. {html.escape(fate)}")
+        return gr.update(visible=True), text, ""
+
+    def confirm_remove(doc_id):
+        try:
+            doc = next((d for d in bot.documents() if d["doc_id"] == doc_id), None)
+            result = bot.remove(doc_id, delete_file=bool(doc and in_corpus(doc["path"])))
+        except ChatbotError as exc:
+            return gr.update(visible=False), f"Not removed: {exc}", documents(), article_choices()
+        fate = "file deleted" if result["file_deleted"] else "file kept"
+        message = f"Removed {result['doc_id']}: {result['chunks_removed']} chunks, {fate}."
+        return gr.update(visible=False), message, documents(), article_choices()
+
+    def pick_row(evt: gr.SelectData):
+        docs = bot.documents()
+        row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        return docs[row]["doc_id"] if isinstance(row, int) and 0 <= row < len(docs) else None
 
     s = bot.settings
     with gr.Blocks(title="News QA") as app:
@@ -151,13 +269,28 @@ def build_app(bot: Chatbot) -> gr.Blocks:
                                 f"`{s.embedding_backend}:{s.embedding_model}`")
                     clear = gr.Button("Clear conversation")
                 table = gr.Dataframe(headers=["title", "publisher", "published", "chunks"], value=documents,
-                                     label="Articles", interactive=False)
-                files = gr.File(file_count="multiple", label="Add articles (.md, .txt, .html)", elem_id="upload")
+                                     label="Articles", interactive=False, elem_id="articles")
+                with gr.Row():
+                    pick = gr.Dropdown(label="Article", choices=[], scale=3, elem_id="article-pick")
+                    remove = gr.Button("Remove article…", variant="stop", scale=1, elem_id="remove-article")
+                with gr.Group(visible=False, elem_id="remove-confirm") as confirm_box:
+                    confirm_text = gr.Markdown()
+                    with gr.Row():
+                        remove_yes = gr.Button("Yes, remove it", variant="stop", elem_id="remove-yes")
+                        remove_no = gr.Button("Cancel", elem_id="remove-cancel")
+                removed = gr.Textbox(label="Remove", interactive=False, elem_id="remove-status")
+                files = gr.File(file_count="multiple", elem_id="upload",
+                                label=f"Add articles (.md, .txt, .html, .pdf; up to {s.upload_max_mb:g} MB each)")
                 status = gr.Textbox(label="Upload", interactive=False, elem_id="upload-status")
         for trigger in (box.submit, send.click):
             trigger(respond, [box, chat, k], [chat, sources, box], concurrency_limit=8)
         clear.click(lambda: ([], ""), None, [chat, sources])
-        files.upload(upload, files, [status, table])
+        files.upload(upload, files, [status, table, pick])
+        app.load(article_choices, None, pick)
+        table.select(pick_row, None, pick)
+        remove.click(ask_remove, pick, [confirm_box, confirm_text, removed])
+        remove_yes.click(confirm_remove, pick, [confirm_box, removed, table, pick])
+        remove_no.click(lambda: gr.update(visible=False), None, confirm_box)
     return app
 
 
@@ -189,6 +322,7 @@ def main() -> None:
           f"{report.chunks_unchanged} unchanged", file=sys.stderr)
     threading.Thread(target=load_model, args=(bot,), daemon=True).start()
     build_app(bot).queue().launch(server_name=bot.settings.host, server_port=bot.settings.port, css=CSS,
+                                  max_file_size=int(bot.settings.upload_max_mb * 1_000_000),
                                   auth=credentials, auth_message="ニュースQA: sign in to ask about the articles.")
 
 

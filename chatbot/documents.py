@@ -529,6 +529,10 @@ def load_pdf(file: Path, resolved: Path, root: Path, raw: bytes) -> Document | S
     if len(re.sub(r"\s", "", text)) < 20:
         return Skipped(source, f"no text layer: a scanned or image-only PDF ({n_pages} page(s)); "
                                "OCR is not supported, export the text instead")
+    unreadable = sum(ch == "\ufffd" or unicodedata.category(ch) in ("Co", "Cn") for ch in text)
+    if unreadable > 0.3 * len(re.sub(r"\s", "", text)):
+        return Skipped(source, "the PDF's text layer is unreadable (fonts without a Unicode mapping); "
+                               "export the text instead")
     info = _pdf_info(resolved)
     meta = {k: v for k, v in info.items() if k != "title"}
     if re.search(r"[\u3040-\u30ff]", text):

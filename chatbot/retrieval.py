@@ -49,6 +49,12 @@ class SearchResult:
             return ""
         return f"pp. {self.page}–{self.page_end}" if self.page_end and self.page_end != self.page else f"p. {self.page}"
 
+    def page_of(self, quote: str) -> int | None:
+        """The PDF page of ``quote`` (a sentence of this passage, e.g. a citation's), else the
+        passage's first page; None for articles that are not PDFs."""
+        at = self.text.find(quote) if quote else -1
+        return self.page_at(at) if at >= 0 else self.page
+
     def page_at(self, offset: int) -> int | None:
         """The PDF page of character ``offset`` of this passage's ``text`` (e.g. a cited
         sentence's start), or None for articles that are not PDFs."""
