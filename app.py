@@ -21,7 +21,7 @@ from pathlib import Path
 import gradio as gr
 
 from chatbot import Chatbot, ChatbotError
-from chatbot.chain import Answer, message_text
+from chatbot.chain import Answer, EvidenceFound, message_text
 from chatbot.cli import page_label
 from chatbot.documents import SUPPORTED_SUFFIXES, Skipped, load_file
 from chatbot.prompts import prompts_for
@@ -133,6 +133,10 @@ def render_sources(answer: Answer) -> str:
         out = [f"<div class='refusal'><b>{html.escape(answer.text)}</b></div>"]
         if answer.sources:
             out.append(f"<p><b>{html.escape(prompts_for(answer.language).closest)}</b></p>")
+        if answer.evidence:  # the sentences that were read: the reader can check the refusal
+            out += [f"<div class='source closest'><b>{html.escape(e['title'])}</b><p>[{e['id']}] "
+                    f"{html.escape(e['text'])}</p></div>" for e in answer.evidence]
+            return "\n".join(out)
         for s in answer.sources[:3]:
             out.append(f"<div class='source closest'><b>{html.escape(s.title)}</b> "
                        f"<small>{_byline(s.metadata, s.doc_id)}</small><p>{html.escape(s.text)}</p></div>")
@@ -145,6 +149,17 @@ def render_sources(answer: Answer) -> str:
                    f"<small>{_byline(meta.get(c.chunk_id, {}), c.doc_id, page)}</small>"
                    f"<p>{highlight(c.text, c.quote)}</p></div>")
     return "\n".join(out)
+
+
+def render_evidence(event: EvidenceFound) -> str:
+    """The evidence sentences the model is reading, grouped by article, while it writes."""
+    out = [f"<div id='evidence'><p><b>{html.escape(prompts_for(event.language).evidence_found)}</b></p>"]
+    for result, sentences in event.evidence.articles():
+        out.append(f"<div class='source evidence'><b>{html.escape(result.title)}</b> "
+                   f"<small>{_byline(result.metadata, result.doc_id)}</small>")
+        out += [f"<p>[{s.id}] {html.escape(s.text)}</p>" for s in sentences]
+        out.append("</div>")
+    return "\n".join(out + ["</div>"])
 
 
 def build_app(bot: Chatbot) -> gr.Blocks:
@@ -160,19 +175,24 @@ def build_app(bot: Chatbot) -> gr.Blocks:
         yield history, "", ""
         answer = None
         try:
-            draft = ""
+            draft, evidence_html = "", ""
             for event in bot.stream(message, prior, top_k=int(k)):
                 if isinstance(event, Answer):
                     answer = event
+                elif isinstance(event, EvidenceFound):  # shown at once, before the model writes
+                    evidence_html = render_evidence(event)
+                    history[-1] = {"role": "assistant",
+                                   "content": html.escape(prompts_for(event.language).evidence_found)}
+                    yield history, evidence_html, ""
                 else:
                     draft += event
                     history[-1] = {"role": "assistant", "content": html.escape(draft)}
-                    yield history, "", ""
+                    yield history, evidence_html, ""
         except ChatbotError as exc:
             history[-1] = {"role": "assistant", "content": html.escape(f"{REFUSED_PREFIX}{exc}")}
             yield history, f"<div class='refusal'>{html.escape(str(exc))}</div>", ""
             return
-        text = f"{REFUSED_PREFIX}{answer.text}" if answer.refused else answer.text
+        text = f"{REFUSED_PREFIX}{answer.text}" if answer.refused else answer.text  # a quote says so itself
         history[-1] = {"role": "assistant", "content": html.escape(text)}
         yield history, render_sources(answer), ""
 

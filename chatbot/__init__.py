@@ -1,9 +1,10 @@
 """Japanese-first question answering over news articles, with checked citations."""
 
 from .bot import Chatbot
+from .chain import Answer, EvidenceFound
 from .config import Settings
 from .errors import ChatbotError
 from .ingest import IngestReport
 from .retrieval import SearchResult
 
-__all__ = ["Chatbot", "Settings", "ChatbotError", "IngestReport", "SearchResult"]
+__all__ = ["Chatbot", "Answer", "EvidenceFound", "Settings", "ChatbotError", "IngestReport", "SearchResult"]

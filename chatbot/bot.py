@@ -11,7 +11,8 @@ from langchain_core.language_models import BaseChatModel
 
 from .chain import Answer, AnswerChain, History, final_answer
 from .config import Settings
-from .embeddings import ChatbotEmbeddings, get_embeddings
+from .chunking import split_sentences
+from .embeddings import ChatbotEmbeddings, PassageVectors, get_embeddings
 from .errors import DocumentNotFoundError, EmptyIndexError, InvalidQuestionError
 from .ingest import IngestReport, Progress, ingest, remove
 from .llm import get_chat_model
@@ -55,8 +56,14 @@ class Chatbot:
         return self._chat_model or get_chat_model(self.settings)
 
     @cached_property
+    def sentence_vectors(self) -> PassageVectors:
+        """Evidence-sentence vectors, embedded at ingest and stored next to the index."""
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return PassageVectors(self.embeddings, self.settings.data_dir / "sentence_vectors.sqlite")
+
+    @cached_property
     def chain(self) -> AnswerChain:
-        return AnswerChain(self.retriever, self.chat_model, self.embeddings, self.settings)
+        return AnswerChain(self.retriever, self.chat_model, self.embeddings, self.settings, self.sentence_vectors)
 
     def ask(self, question: str, history: History | None = None, top_k: int | None = None) -> Answer:
         """Answer ``question`` from the articles, with checked citations (or a refusal)."""
@@ -85,8 +92,13 @@ class Chatbot:
         """Ingest files or folders (default: the corpus dir); unchanged files cost nothing."""
         if rebuild:
             self.store.reset()
-        return ingest(list(paths) or [self.settings.corpus_dir], self.store, self.embeddings,
-                      self.settings, prune=prune, progress=progress)
+        report = ingest(list(paths) or [self.settings.corpus_dir], self.store, self.embeddings,
+                        self.settings, prune=prune, progress=progress)
+        if report.chunks_added:
+            # Embed every new sentence now, so that choosing evidence at question time is a lookup.
+            _, texts, _ = self.store.all_texts()
+            self.sentence_vectors.warm([t[s:e] for t in texts for s, e in split_sentences(t)])
+        return report
 
     def search(self, query: str, k: int | None = None) -> list[SearchResult]:
         """Hybrid search over the ingested chunks."""

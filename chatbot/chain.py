@@ -1,50 +1,57 @@
-"""The answer chain: condense → retrieve → select sources → generate → check citations → refuse.
+"""The answer chain, evidence first: the code selects and checks, the model decides and phrases.
 
-Built from LangChain runnables: :attr:`AnswerChain.prepare` is an LCEL pipeline that turns
-``{"question", "history"}`` into the standalone query, the retrieved passages, the numbered
-sources and the prompt messages; the chat model then streams the answer, and
-:meth:`AnswerChain.stream` checks it in code (:mod:`chatbot.citations`). Refusal is decided
-here, never left to the model alone:
+:meth:`AnswerChain.stream` runs these steps, each a small typed value passed to the next:
 
-- no retrieved passage is relevant enough (dense cosine below ``min_relevance``);
-- the question names a number, a name or a code that no retrieved passage mentions;
-- the model's answer says the sources do not hold the answer;
-- no sentence of the answer survives the citation check (every claim unsupported, or stating
-  a number or name that no cited source contains).
-
-When the question and the sources are in different languages (an English question over
-Japanese articles), a small model answers far better in the sources' language: the question is
-translated, answered and checked there, and the checked answer is translated back (streamed),
-keeping its verified citations (:func:`chatbot.citations.check_translation`).
+1. **condense** (:class:`Query`): a follow-up becomes a standalone search text (the previous
+   question plus this one, or the model's rewrite when ``follow_up_rewrite`` is on);
+2. **find** (:class:`Found`): hybrid retrieval, then the best *sentences* of the passages within
+   a small token budget (:mod:`chatbot.evidence`); an :class:`EvidenceFound` event is yielded
+   at once, before the model reads anything;
+3. **gate** — refusals decided in code before the model is asked: no relevant passage, a name
+   or number of the question that no passage mentions, or evidence that cannot hold the kind of
+   answer asked for (a date for いつ/when, :mod:`chatbot.answer_types`);
+4. **decide** (:class:`Decision`): one forward pass over the evidence and the question: the
+   model's next-token probabilities over the evidence numbers and "0" (none) give which sentence
+   answers and how likely any does (1 - P(0), against ``min_answerable``);
+5. **write**: the model answers in the question's language citing evidence numbers (streamed);
+   the prompt extends the decision prompt, so nothing is read twice;
+6. **check** (:mod:`chatbot.citations`): unsupported sentences and stray figures are removed,
+   every citation quotes its evidence sentence verbatim; when nothing survives, a refusal (or,
+   with ``quote_fallback``, the chosen evidence sentence quoted verbatim).
 """
 
 from __future__ import annotations
 
 import re
 import time
-from functools import lru_cache
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any, Iterator, Sequence
 
+import numpy as np
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
-from langchain_core.runnables import RunnableLambda, RunnablePassthrough
+from langchain_core.runnables import RunnableLambda
 
-from .chunking import count_tokens
-from .citations import MARKER, CheckedAnswer, Citation, Passage, bigrams, check_answer, check_translation
+from .answer_types import expected_kind, holds_kind
+from .citations import MARKER, is_question, CheckedAnswer, CheckedSentence, Citation, bigrams, check_answer, renumber
 from .config import Settings
-from .context import Source, select_sources
 from .embeddings import ChatbotEmbeddings, PassageVectors
+from .evidence import Evidence, select_evidence
 from .facts import missing_terms
-from .prompts import PromptSet, detect_language, prompts_for, text_language
+from .prompts import PromptSet, language_of, prompts_for
 from .retrieval import HybridRetriever, SearchResult
+from .rules import HISTORY_CHARS, HISTORY_TURNS, MIN_QUOTE_CHARS
 
 History = Sequence[Any]  # [{"role": "user"|"assistant", "content": str}, ...] or [(user, assistant), ...]
 
+# refusal_reason values
 NO_RELEVANT_SOURCES = "no_relevant_sources"
-MODEL_REFUSED = "model_refused"
-UNSUPPORTED = "unsupported"
 TERMS_NOT_FOUND = "terms_not_in_sources"
+ANSWER_TYPE = "answer_type_not_in_evidence"
+NOT_ANSWERABLE = "decided_not_answerable"
+MODEL_REFUSED = "model_refused"
+UNSUPPORTED = "unsupported"  # every sentence of the model's answer failed the checks
 
 
 @dataclass
@@ -57,14 +64,18 @@ class Answer:
     citations: list[Citation]
     sources: list[SearchResult]  # everything retrieved, best first
     language: str
-    query: str  # the standalone question used for retrieval (differs from ``question`` after condensing)
+    query: str  # the standalone search text (differs from ``question`` for follow-ups)
     model: str
     timings: dict[str, float] = field(default_factory=dict)
-    refusal_reason: str | None = None  # no_relevant_sources | terms_not_in_sources | model_refused | unsupported
+    refusal_reason: str | None = None  # see the constants above
     removed: list[str] = field(default_factory=list)  # answer sentences dropped as unsupported
     raw: str = ""  # the model's reply before checking
-    draft: str = ""  # the answer in the sources' language, when it was translated
+    draft: str = ""  # kept for compatibility (answers are no longer translated)
     missing_terms: list[str] = field(default_factory=list)  # question terms no passage mentions
+    evidence: list[dict] = field(default_factory=list)  # the numbered evidence sentences the model read
+    quoted: bool = False  # the answer is the best evidence sentence quoted verbatim
+    answerable: float | None = None  # the model's probability that some evidence sentence answers the question
+    chosen_evidence: int | None = None  # the evidence sentence (1-based) the model picked as the answer
 
     def to_dict(self) -> dict:
         """JSON-ready form (the CLI's ``--json`` and the eval results)."""
@@ -74,8 +85,50 @@ class Answer:
             "citations": [asdict(c) for c in self.citations],
             "sources": [s.to_dict() for s in self.sources],
             "removed": self.removed, "raw": self.raw, "draft": self.draft, "missing_terms": self.missing_terms,
+            "evidence": self.evidence, "quoted": self.quoted, "answerable": self.answerable,
+            "chosen_evidence": self.chosen_evidence,
             "timings": self.timings, "model": self.model,
         }
+
+
+@dataclass
+class EvidenceFound:
+    """Stream event: the evidence was selected (yielded before the model reads anything)."""
+
+    evidence: Evidence
+    sources: list[SearchResult]
+    language: str  # the question's language
+
+
+# -- the typed values passed between the steps ----------------------------------------------------
+
+@dataclass
+class Query:
+    """What the user asked, and the forms of it each step uses."""
+
+    question: str  # the user's question, as typed
+    language: str  # the question's language: the answer's language
+    search_text: str  # standalone text for retrieval and evidence scoring
+    model_question: str  # the question as put to the model
+    top_k: int
+
+
+@dataclass
+class Found:
+    """What retrieval found for a :class:`Query`."""
+
+    results: list[SearchResult]  # passages, best first
+    evidence: Evidence  # the selected sentences
+    relevance: float  # the best passage's dense cosine
+
+
+@dataclass
+class Decision:
+    answerable: bool
+    probability: float | None = None  # 1 - P(none) from the model, when it was asked
+    chosen: int | None = None  # the evidence sentence the model picked as the answer
+    reason: str | None = None  # the refusal_reason when not answerable
+    missing: list[str] = field(default_factory=list)
 
 
 def normalize_history(history: History | None) -> list[tuple[str, str]]:
@@ -103,186 +156,197 @@ class AnswerChain:
     """Answers one question (with optional history) from the retriever's passages."""
 
     def __init__(self, retriever: HybridRetriever, model: BaseChatModel, embeddings: ChatbotEmbeddings,
-                 settings: Settings) -> None:
+                 settings: Settings, vectors: PassageVectors | None = None) -> None:
         self.retriever = retriever
         self.model = model
         self.settings = settings
-        self.vectors = PassageVectors(embeddings)
         self.embeddings = embeddings
-        self.prepare = (
-            RunnablePassthrough.assign(prompts=RunnableLambda(lambda x: prompts_for(detect_language(x["question"]))))
-            | RunnableLambda(self._condense)  # adds query (for retrieval) and ask (for the model)
-            | RunnablePassthrough.assign(results=RunnableLambda(self._retrieve))
-            | RunnablePassthrough.assign(sources=RunnableLambda(self._select))
-            | RunnablePassthrough.assign(missing=RunnableLambda(self._missing_terms),
-                                         answer_prompts=RunnableLambda(self._answer_prompts))
-            | RunnablePassthrough.assign(asked=RunnableLambda(self._translate_question))
-            | RunnablePassthrough.assign(messages=RunnableLambda(self._messages))
-        )
+        self.vectors = vectors or PassageVectors(embeddings)
+        # Per instance and bounded: the answer check asks for the same sentence once per candidate.
+        self._query_vector = lru_cache(maxsize=512)(lambda text: self.embeddings.embed_queries([text])[0])
+        # Retrieval and evidence selection as one LCEL pipeline: {question, history, top_k} -> (Query, Found).
+        self.prepare = RunnableLambda(self.condense) | RunnableLambda(lambda q: (q, self.find(q)))
 
-    # -- the LCEL steps -------------------------------------------------------------------------
+    # -- the steps -----------------------------------------------------------------------------
 
-    def _condense(self, x: dict) -> dict:
+    def condense(self, x: dict) -> Query:
+        """Step 1: the standalone forms of the question (see :class:`Query`)."""
+        question = x["question"]
+        language = language_of(question)
+        top_k = x.get("top_k") or self.settings.top_k
         turns = normalize_history(x.get("history"))
-        if not any(role == "user" for role, _ in turns):
-            return {**x, "query": x["question"], "ask": x["question"]}
-        recent = turns[-4:]  # the last two exchanges are enough to resolve "それ" / "it"
-        lines = [f"{'Q' if role == 'user' else 'A'}: {MARKER.sub('', text)[:300]}" for role, text in recent]
-        prompts: PromptSet = x["prompts"]
-        # The rewrite is one line; stopping at the newline keeps a chatty model short.
+        previous = next((text for role, text in reversed(turns) if role == "user"), None)
+        if previous is None:
+            return Query(question, language, question, question, top_k)
+        prompts = prompts_for(language)
+        fallback = Query(question, language, f"{previous} {question}",
+                         prompts.format_follow_up(question, previous), top_k)
+        if not self.settings.follow_up_rewrite:
+            return fallback
+        rewritten = self._rewrite(prompts, turns, question)
+        if rewritten is None:
+            return fallback
+        return Query(question, language, rewritten, rewritten, top_k)
+
+    def _rewrite(self, prompts: PromptSet, turns: list[tuple[str, str]], question: str) -> str | None:
+        """The model's standalone rewrite of a follow-up, or ``None`` when it failed (echoed the
+        question, answered it instead, or refused)."""
+        lines = [f"{'Q' if role == 'user' else 'A'}: {MARKER.sub('', text)[:HISTORY_CHARS]}"
+                 for role, text in turns[-HISTORY_TURNS:]]
         chain = prompts.condense_prompt | self.model.bind(stop=["\n"]) | StrOutputParser()
-        rewritten = chain.invoke({"history": "\n".join(lines), "question": x["question"]})
-        rewritten = rewritten.strip().splitlines()[0].strip(" 「」\"'") if rewritten.strip() else ""
-        rewritten = re.sub(r"^(【?書き換えた質問】?|REWRITTEN QUESTION:)\s*", "", rewritten)
-        if (not rewritten or len(rewritten) > 300 or prompts.is_refusal(rewritten)
-                or bigrams(rewritten) <= bigrams(x["question"])
-                or (_is_question(x["question"]) and not _is_question(rewritten))):
-            # The rewrite failed, only echoed the question or answered it: search on the previous
-            # question plus this one, and show the model this one with the previous as context.
-            last_user = next(text for role, text in reversed(turns) if role == "user")
-            return {**x, "query": f"{last_user} {x['question']}",
-                    "ask": prompts.format_follow_up(x["question"], last_user)}
-        return {**x, "query": rewritten, "ask": rewritten}
+        out = chain.invoke({"history": "\n".join(lines), "question": question}).strip()
+        out = out.splitlines()[0].strip(" 「」\"'") if out else ""
+        out = re.sub(r"^(【?書き換えた質問】?|REWRITTEN QUESTION:)\s*", "", out)
+        if (not out or len(out) > HISTORY_CHARS or prompts.is_refusal(out) or bigrams(out) <= bigrams(question)
+                or (is_question(question) and not is_question(out))):
+            return None
+        return out
 
-    def _retrieve(self, x: dict) -> list[SearchResult]:
-        return self.retriever.search(x["query"], x.get("top_k") or self.settings.top_k)
+    def find(self, query: Query) -> Found:
+        """Step 2: passages, then the evidence sentences within the budget."""
+        results = self.retriever.search(query.search_text, query.top_k)
+        relevance = max((r.dense or 0.0) for r in results) if results else 0.0
+        if not results:
+            return Found([], Evidence(), 0.0)
+        texts = list(dict.fromkeys([query.question, query.search_text]))
+        query_vectors = np.stack([self._query_vector(t) for t in texts])
+        evidence = select_evidence(texts, results, self.settings.evidence_tokens, query_vectors, self.vectors)
+        return Found(results, evidence, relevance)
 
-    def _select(self, x: dict) -> list[Source]:
-        results = x["results"]
-        if not results or _relevance(results) < self.settings.min_relevance:
-            return []
-        query_vector = self.embeddings.embed_queries([x["query"]])[0]
-        return select_sources(x["query"], results, self._source_budget(x["query"]), query_vector, self.vectors)
+    def gate(self, query: Query, found: Found) -> Decision:
+        """Step 3: refusals decided in code, before the model is asked."""
+        if not found.evidence or found.relevance < self.settings.min_relevance:
+            return Decision(False, reason=NO_RELEVANT_SOURCES)
+        texts = [f"{r.title}\n{r.byline}\n{r.text}" for r in found.results]
+        same = language_of(" ".join(r.text for r in found.results)) == query.language
+        missing = missing_terms(query.question, texts, same_language=same)
+        if missing:
+            return Decision(False, reason=TERMS_NOT_FOUND, missing=missing)
+        if not holds_kind(expected_kind(query.question), [s.text for s in found.evidence.sentences]):
+            return Decision(False, reason=ANSWER_TYPE)
+        return Decision(True)
 
-    def _source_budget(self, question: str) -> int:
-        """Tokens left for sources: the setting, capped by what fits in the model's context."""
-        fixed = 300 + count_tokens(question) + self.settings.llm_max_tokens  # system prompt and template
-        return max(64, min(self.settings.context_tokens, self.settings.llm_context - fixed))
+    def decide(self, prompts: PromptSet, evidence: Evidence, evidence_text: str, query: Query) -> Decision:
+        """Step 4: which evidence sentence answers the question, or none, from one forward pass:
+        the model's next-token probabilities over "0" (none) and the sentence numbers."""
+        messages = prompts.decision_messages(evidence_text, query.model_question)
+        ids = [str(n) for n in range(len(evidence.sentences) + 1)]
+        score = getattr(self.model, "choice_probabilities", None)
+        if score is not None:
+            probs = score(messages, ids)
+        else:  # a remote backend: its short reply decides
+            reply = (self.model.bind(stop=["\n", "。", "."]) | StrOutputParser()).invoke(messages)
+            m = re.search(r"\d+", reply)
+            probs = {n: float(m is not None and n == m.group(0)) for n in ids}
+            probs["0"] = 1.0 - sum(probs[n] for n in ids[1:])
+        chosen = max(ids[1:], key=probs.__getitem__, default=None)
+        chosen = chosen if chosen is not None and probs[chosen] > 0 else None
+        p = 1.0 - probs["0"]
+        ok = chosen is not None and p >= self.settings.min_answerable
+        return Decision(ok, probability=round(p, 4), chosen=int(chosen) if chosen else None,
+                        reason=None if ok else NOT_ANSWERABLE)
 
-    def _missing_terms(self, x: dict) -> list[str]:
-        if not x["sources"]:
-            return []
-        texts = [f"{r.title}\n{r.byline}\n{r.text}" for r in x["results"]]
-        same = text_language(" ".join(texts)) == x["prompts"].language
-        return missing_terms(x["question"], texts, same_language=same)
+    def check(self, reply: str, found: Found, query: Query, prompts: PromptSet,
+              chosen: int | None = None) -> CheckedAnswer | None:
+        """Step 6: the reply with its citations checked; ``None`` when the model itself says it
+        cannot answer. When no sentence survives, the chosen evidence sentence quoted verbatim
+        if ``quote_fallback`` is on (else the empty result: a refusal)."""
+        if prompts.is_refusal(reply):
+            return None
+        checked = check_answer(reply, found.evidence, self.similarity, question=query.model_question)
+        if checked.sentences or not self.settings.quote_fallback:
+            return checked
+        quote = quote_answer(found.evidence, prompts, chosen)
+        quote.removed = checked.removed
+        return quote
 
-    def _answer_prompts(self, x: dict) -> PromptSet:
-        """The prompts of the language the sources are written in (the model answers there)."""
-        if not x["sources"]:
-            return x["prompts"]
-        return prompts_for(text_language(" ".join(s.excerpt for s in x["sources"])))
-
-    def _translate_question(self, x: dict) -> str:
-        """The question as put to the model: translated into the sources' language if needed."""
-        target: PromptSet = x["answer_prompts"]
-        if target.language == x["prompts"].language or x["missing"]:
-            return x["ask"]
-        chain = target.translate_prompt | self.model.bind(stop=["\n"]) | StrOutputParser()
-        translated = chain.invoke({"text": x["ask"]}).strip()
-        translated = translated.splitlines()[0].strip(" 「」\"'") if translated else ""
-        return translated if translated and len(translated) <= 3 * len(x["ask"]) + 20 else x["ask"]
-
-    def _messages(self, x: dict):
-        if not x["sources"] or x["missing"]:
-            return []
-        prompts: PromptSet = x["answer_prompts"]
-        sources = "\n\n".join(prompts.format_source(s.n, s.result.title, s.excerpt, s.result.byline)
-                            for s in x["sources"])
-        return prompts.answer_prompt.format_messages(sources=sources, question=x["asked"])
-
-    # -- running it -----------------------------------------------------------------------------
+    # -- running them --------------------------------------------------------------------------
 
     def stream(self, question: str, history: History | None = None,
-               top_k: int | None = None) -> Iterator[str | Answer]:
-        """Yield the answer's text deltas as they come, then the checked :class:`Answer`.
-
-        When the answer is translated, only the translation is streamed."""
+               top_k: int | None = None) -> Iterator[str | EvidenceFound | Answer]:
+        """Yield :class:`EvidenceFound`, then the answer's text deltas as the model writes them,
+        then the checked :class:`Answer`."""
         t0 = time.perf_counter()
-        x = self.prepare.invoke({"question": question, "history": history, "top_k": top_k})
-        prompts: PromptSet = x["prompts"]
-        answer = Answer(question=question, text="", refused=False, citations=[], sources=x["results"],
-                        language=prompts.language, query=x["query"], model=self._model_name())
-        answer.timings["retrieve_s"] = round(time.perf_counter() - t0, 3)
-        if not x["sources"]:
-            yield self._refuse(answer, prompts, NO_RELEVANT_SOURCES, t0)
-            return
-        if x["missing"]:
-            answer.missing_terms = x["missing"]
-            yield self._refuse(answer, prompts, TERMS_NOT_FOUND, t0)
+        query, found = self.prepare.invoke({"question": question, "history": history, "top_k": top_k})
+        prompts = prompts_for(query.language)
+        answer = Answer(question=question, text="", refused=False, citations=[], sources=found.results,
+                        language=query.language, query=query.search_text, model=self._model_name(),
+                        evidence=found.evidence.to_dict())
+        answer.timings["evidence_s"] = _since(t0)
+        yield EvidenceFound(found.evidence, found.results, query.language)
+
+        decision = self.gate(query, found)
+        evidence_text = self.format_evidence(prompts, found.evidence)
+        if decision.answerable:
+            decision = self.decide(prompts, found.evidence, evidence_text, query)
+            answer.answerable, answer.chosen_evidence = decision.probability, decision.chosen
+            answer.timings["decide_s"] = _since(t0)
+        if not decision.answerable:
+            answer.missing_terms = decision.missing
+            yield self._refuse(answer, prompts, decision.reason, t0)
             return
 
-        source_prompts: PromptSet = x["answer_prompts"]
-        translate = source_prompts.language != prompts.language
         parts: list[str] = []
-        for delta in self._generate(x["messages"]):
-            if not translate:
-                answer.timings.setdefault("first_token_s", round(time.perf_counter() - t0, 3))
-                yield delta
-            parts.append(delta)
-        reply = "".join(parts).strip()
-        answer.raw = reply
-        checked = self._check(source_prompts, x["sources"], reply, x["asked"])
-        if checked is None or not checked.sentences or not translate:
-            yield self._finish(answer, prompts, checked, t0)
-            return
-
-        # Translate the checked answer back into the question's language, streaming it.
-        answer.draft, parts = checked.text, []
-        for delta in self._generate(prompts.translate_prompt.format_messages(text=checked.text)):
-            answer.timings.setdefault("first_token_s", round(time.perf_counter() - t0, 3))
+        for delta in self._generate(prompts.answer_messages(evidence_text, query.model_question, decision.chosen)):
+            answer.timings.setdefault("first_token_s", _since(t0))
             parts.append(delta)
             yield delta
         answer.raw = "".join(parts).strip()
-        translated = check_translation(answer.raw, checked, self.similarity)
-        translated.removed = checked.removed + translated.removed
-        yield self._finish(answer, prompts, translated, t0)
+        checked = self.check(answer.raw, found, query, prompts, decision.chosen)
+        if checked is None:
+            yield self._refuse(answer, prompts, MODEL_REFUSED, t0)
+            return
+        if not checked.sentences:
+            answer.removed = [s.text for s in checked.removed]
+            yield self._refuse(answer, prompts, UNSUPPORTED, t0)
+            return
+        answer.text, answer.citations = checked.text, checked.citations
+        answer.removed = [s.text for s in checked.removed]
+        answer.quoted = checked.text.startswith(prompts.quote)
+        answer.timings["total_s"] = _since(t0)
+        yield answer
 
     def invoke(self, question: str, history: History | None = None, top_k: int | None = None) -> Answer:
         """The checked :class:`Answer` (no streaming)."""
         return final_answer(self.stream(question, history, top_k))
 
+    @staticmethod
+    def format_evidence(prompts: PromptSet, evidence: Evidence) -> str:
+        return prompts.format_evidence([(r.title, r.byline, [(s.id, s.text) for s in sentences])
+                                        for r, sentences in evidence.articles()])
+
     def _generate(self, messages) -> Iterator[str]:
-        for chunk in self.model.stream(messages):
+        for chunk in self.model.stream(messages, stop=["\n\n"]):  # one short paragraph
             delta = chunk.content if isinstance(chunk.content, str) else str(chunk.content)
             if delta:
                 yield delta
 
-    def _check(self, prompts: PromptSet, sources: list[Source], reply: str, question: str) -> CheckedAnswer | None:
-        """The reply with its citations checked (``None`` when the model says it cannot answer)."""
-        if prompts.is_refusal(reply):
-            return None
-        passages: list[Passage] = [s.passage() for s in sources]
-        return check_answer(reply, passages, self.similarity, keep_unsupported=False, question=question)
-
-    def _finish(self, answer: Answer, prompts: PromptSet, checked: CheckedAnswer | None, t0: float) -> Answer:
-        if checked is None:
-            return self._refuse(answer, prompts, MODEL_REFUSED, t0)
-        answer.removed = [s.text for s in checked.removed]
-        if not checked.sentences:
-            return self._refuse(answer, prompts, UNSUPPORTED, t0)
-        answer.text, answer.citations = checked.text, checked.citations
-        answer.timings["total_s"] = round(time.perf_counter() - t0, 3)
-        return answer
-
     def similarity(self, sentence: str, candidates: Sequence[str]) -> Sequence[float]:
-        """e5 cosine of an answer sentence (as a query) to source sentences (as passages)."""
-        return self.vectors(list(candidates)) @ self._sentence_vector(sentence)
+        """e5 cosine of an answer sentence (as a query) to evidence sentences (as passages)."""
+        return self.vectors(list(candidates)) @ self._query_vector(sentence)
 
-    @lru_cache(maxsize=1024)  # check_answer asks once per source for the same sentence
-    def _sentence_vector(self, sentence: str):
-        return self.embeddings.embed_queries([sentence])[0]
-
-    def _refuse(self, answer: Answer, prompts: PromptSet, reason: str, t0: float) -> Answer:
+    def _refuse(self, answer: Answer, prompts: PromptSet, reason: str | None, t0: float) -> Answer:
         answer.refused, answer.refusal_reason, answer.text = True, reason, prompts.refusal
-        answer.timings.setdefault("first_token_s", round(time.perf_counter() - t0, 3))
-        answer.timings["total_s"] = round(time.perf_counter() - t0, 3)
+        answer.timings.setdefault("first_token_s", _since(t0))
+        answer.timings["total_s"] = _since(t0)
         return answer
 
     def _model_name(self) -> str:
         return f"{self.settings.llm_backend}:{self.settings.llm_model}"
 
 
-def final_answer(events: Iterator[str | Answer]) -> Answer:
+def quote_answer(evidence: Evidence, prompts: PromptSet, chosen: int | None = None) -> CheckedAnswer:
+    """The evidence sentence the model chose (else the best-scoring full sentence), quoted
+    verbatim and cited: the answer when the model's own sentences all failed the checks."""
+    # A full sentence, not a heading or a byline line that happens to score high.
+    picked = evidence.get(chosen) if chosen else None
+    best = picked or next((s for s in evidence.ranked if _is_full_sentence(s.text)), evidence.ranked[0])
+    sentence = CheckedSentence(f"{prompts.quote}「{best.text}」", supported=True)
+    checked = renumber([(sentence, [best.id])], evidence)
+    return checked
+
+
+def final_answer(events: Iterator[str | EvidenceFound | Answer]) -> Answer:
     """The :class:`Answer` that ends an answer stream."""
     for event in events:
         if isinstance(event, Answer):
@@ -290,10 +354,9 @@ def final_answer(events: Iterator[str | Answer]) -> Answer:
     raise RuntimeError("the answer stream ended without an answer")  # pragma: no cover
 
 
-def _is_question(text: str) -> bool:
-    return bool(re.search(r"[?？か]\W*$", text.strip()))
+def _is_full_sentence(text: str) -> bool:
+    return len(text) >= MIN_QUOTE_CHARS and bool(re.search(r"[。．！？!?.」』)）]$", text.strip()))
 
 
-def _relevance(results: Sequence[SearchResult]) -> float:
-    """How relevant the best passage is: its dense cosine (passages found only by BM25 count 0)."""
-    return max((r.dense or 0.0) for r in results)
+def _since(t0: float) -> float:
+    return round(time.perf_counter() - t0, 3)

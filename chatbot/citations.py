@@ -1,62 +1,52 @@
-"""Citations enforced in code: parse [n] markers, align uncited sentences, flag the unsupported.
+"""Citations enforced in code: every claim cites an evidence sentence that supports it.
 
-The model is asked to write [n] after each claim, but a small model forgets, cites the wrong
-source or invents a number. So for every answer sentence:
+The model writes a short answer citing evidence numbers ([1] = evidence sentence 1). A small
+model forgets markers, cites a neighbouring sentence or slips in a figure, so each answer
+sentence is checked here:
 
-1. markers pointing to no source are dropped;
-2. each cited source is checked: it must support the sentence (character-bigram overlap for
-   Japanese; embedding similarity, if given, as a second signal that also works across
-   languages). A sentence with no supporting cited source is aligned to the source that
-   supports it best, or flagged unsupported when none does;
-3. every number and Latin-script name in the sentence must occur in its cited sources (not just
-   anywhere: "GPT-6 was released on 2025-11-03" stitched from two passages is a fabrication);
-   a sentence that only repeats a source's title is no claim and is not kept;
-4. citations are renumbered 1..m in order of first use, keeping only those used.
+1. markers that name no evidence sentence are dropped;
+2. the cited sentences must support it: character-bigram overlap (question words left out) for
+   the same language, e5 similarity as a second signal that also works across languages. A
+   sentence whose citations do not support it is aligned to the evidence sentence that does, or
+   flagged unsupported when none does;
+3. every number and Latin-script name in it must occur in its cited sentences (or the evidence
+   sentences next to them in the same passage, which are then cited too): "GPT-6 was released
+   on 2025-11-03" stitched from two places is a fabrication; a sentence that only repeats an
+   article's title is no claim;
+4. each citation is one evidence sentence, whose exact text becomes the citation's ``quote``
+   (verbatim article text, with its span in the passage); citations are renumbered 1..m in
+   order of first use.
+
+Thresholds and where they come from: :mod:`chatbot.rules`.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field, replace
-from typing import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from .chunking import split_sentences
 from .facts import missing_facts
-from .prompts import detect_language
+from .prompts import language_of
+from .rules import MIN_NEW_BIGRAMS, LEXICAL_SUPPORT, SEMANTIC_SUPPORT, SEMANTIC_SUPPORT_CROSS, TITLE_COPY
+
+if TYPE_CHECKING:
+    from .evidence import Evidence, EvidenceSentence
 
 # [1], [1, 2], ［１］, 【1】, [1][2]
 MARKER = re.compile(r"[\[［【]\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]］】]")
 _MARKERS_AFTER_STOP = re.compile(r"([。．！？!?])(\s*(?:[\[［【]\s*\d+(?:\s*[,，、]\s*\d+)*\s*[\]］】]\s*)+)")
 _DROP = re.compile(r"[\s、。,.!?！？「」『』()（）\[\]［］【】・:：;；\"'“”‘’]")
 
-LEXICAL_SUPPORT = 0.5  # share of the sentence's character bigrams found in the source sentence
-# e5 cosine between an answer sentence and a source sentence in the same language. Set above
-# what merely related sentences reach (eval set, Japanese: p90 0.882, max 0.907), so that for
-# Japanese the character overlap decides and the embedding only confirms near-paraphrases.
-SEMANTIC_SUPPORT = 0.93
-# Across languages (an English answer about a Japanese article) e5-small cosines run lower: on the
-# eval set, English reference answers vs their Japanese evidence gave min 0.818, p10 0.825.
-SEMANTIC_SUPPORT_CROSS = 0.82
-
 Similarity = Callable[[str, Sequence[str]], Sequence[float]]  # (sentence, candidates) -> cosines
 
 
 @dataclass
-class Passage:
-    """A numbered source as shown to the model (``n`` is 1-based)."""
-
-    n: int
-    text: str
-    chunk_id: str = ""
-    doc_id: str = ""
-    title: str = ""
-    source: str = ""
-
-
-@dataclass
 class Citation:
-    """A source the final answer cites: ``quote`` is the sentence in it that supports the claim."""
+    """An evidence sentence the answer cites: ``quote`` is that sentence, verbatim, and
+    ``text[start:end] == quote`` (``text`` is the whole passage, for context)."""
 
     n: int
     doc_id: str
@@ -65,6 +55,10 @@ class Citation:
     chunk_id: str
     text: str
     quote: str
+    start: int | None = None
+    end: int | None = None
+    page: int | None = None
+    evidence_id: int | None = None  # the sentence's number in the prompt's evidence
 
 
 @dataclass
@@ -76,7 +70,7 @@ class CheckedSentence:
 
     @property
     def ok(self) -> bool:
-        """Supported by a cited source, with every number and name found there."""
+        """Supported by a cited sentence, with every number and name found there."""
         return self.supported and not self.missing_facts
 
 
@@ -85,11 +79,7 @@ class CheckedAnswer:
     text: str  # the answer with renumbered [n] markers
     citations: list[Citation]
     sentences: list[CheckedSentence]  # the sentences kept in ``text``
-    removed: list[CheckedSentence] = field(default_factory=list)  # dropped by ``keep_unsupported=False``
-
-    @property
-    def unsupported(self) -> list[CheckedSentence]:
-        return [s for s in self.sentences + self.removed if not s.ok]
+    removed: list[CheckedSentence] = field(default_factory=list)
 
 
 def bigrams(text: str) -> set[str]:
@@ -102,16 +92,15 @@ def lexical_support(sentence: str, source_sentence: str, ignore: frozenset[str] 
     """Share of the sentence's character bigrams that occur in the source sentence.
 
     Bigrams in ``ignore`` (those of the question: restating it is not a claim) do not count,
-    unless almost nothing else is left.
-    """
+    unless (almost) nothing else is left: 「星川さんは27歳のライターです」 is judged on 「27歳」."""
     a = bigrams(sentence)
-    if len(a - ignore) >= 4:
+    if len(a - ignore) >= MIN_NEW_BIGRAMS:
         a -= ignore
     return len(a & bigrams(source_sentence)) / len(a) if a else 0.0
 
 
 def split_answer(text: str) -> list[tuple[str, list[int]]]:
-    """Answer sentences without markers, each with the source numbers it cites."""
+    """Answer sentences without markers, each with the numbers it cites."""
     text = _MARKERS_AFTER_STOP.sub(lambda m: m.group(2).strip() + m.group(1), unicodedata.normalize("NFKC", text))
     out = []
     for s, e in split_sentences(text):
@@ -125,132 +114,123 @@ def split_answer(text: str) -> list[tuple[str, list[int]]]:
     return out
 
 
-class SourceSentences:
-    """Each source's sentences and pairs of adjacent sentences (an answer sentence often joins
-    two), as exact slices of the source text."""
+def is_title(sentence: str, titles: Sequence[str]) -> bool:
+    """Whether ``sentence`` is (nearly) just an article's title: a small model copies the title
+    as if it were the answer, and a title is no claim."""
+    return any(lexical_support(sentence, t) >= TITLE_COPY and lexical_support(t, sentence) >= TITLE_COPY
+               for t in titles if t)
 
-    def __init__(self, passages: Sequence[Passage], question: str = "") -> None:
+
+def is_question(sentence: str) -> bool:
+    """Whether ``sentence`` asks rather than states (「…のか。」, 「…ですか？」, "...?")."""
+    return sentence.rstrip("」』)）\"' ").endswith(("か。", "か？", "?", "？", "のか", "か"))
+
+
+class _Support:
+    """How well evidence sentences support an answer sentence."""
+
+    def __init__(self, evidence: Evidence, similarity: Similarity | None, question: str) -> None:
+        self.evidence = evidence
+        self.similarity = similarity
         self.ignore = frozenset(bigrams(question)) if question else frozenset()
-        self.by_n: dict[int, list[str]] = {}
-        self.single: dict[int, int] = {}  # how many of by_n[n] are single sentences
-        self.titles = [p.title for p in passages if p.title]
-        for p in passages:
-            spans = split_sentences(p.text) or [(0, len(p.text))]
-            pairs = [p.text[spans[i][0]:spans[i + 1][1]] for i in range(len(spans) - 1)]
-            self.by_n[p.n] = [p.text[s:e] for s, e in spans] + pairs
-            self.single[p.n] = len(spans)
 
-    def is_title(self, sentence: str) -> bool:
-        """Whether ``sentence`` is (nearly) just the title of a source: a small model copies the
-        title as if it were the answer, and a title is no claim. (Section headings are not
-        told apart from short lines such as a byline, so only titles count.)"""
-        return any(lexical_support(sentence, t) >= 0.8 and lexical_support(t, sentence) >= 0.8
-                   for t in self.titles)
+    def score(self, sentence: str, texts: Sequence[str]) -> list[float]:
+        """Per text: lexical support, or the e5 cosine rescaled so that the language pair's
+        threshold maps onto ``LEXICAL_SUPPORT`` (only when the characters alone do not support it)."""
+        lex = [lexical_support(sentence, t, self.ignore) for t in texts]
+        if self.similarity is None or max(lex, default=0) >= LEXICAL_SUPPORT:
+            return lex
+        sem = list(self.similarity(sentence, list(texts)))
+        out = []
+        for t, lx, sm in zip(texts, lex, sem):
+            threshold = SEMANTIC_SUPPORT_CROSS if language_of(sentence) != language_of(t) else SEMANTIC_SUPPORT
+            out.append(max(lx, LEXICAL_SUPPORT * sm / threshold if sm >= threshold else 0.0))
+        return out
 
-    def best(self, sentence: str, n: int, similarity: Similarity | None) -> tuple[float, float, str]:
-        """(lexical support, semantic support, best quote) of source ``n`` for ``sentence``."""
-        candidates = self.by_n[n]
-        lex = [lexical_support(sentence, c, self.ignore) for c in candidates]
-        # Embeddings cost time; ask for them only when the characters alone do not support it,
-        # and only for single sentences.
-        sem = [0.0] * len(candidates)
-        if similarity is not None and max(lex) < LEXICAL_SUPPORT:
-            sem[:self.single[n]] = list(similarity(sentence, candidates[:self.single[n]]))
-        # Rescale so that the language pair's threshold maps onto SEMANTIC_SUPPORT.
-        cross = detect_language(sentence) != detect_language(" ".join(candidates[:self.single[n]]))
-        if cross:
-            sem = [v * SEMANTIC_SUPPORT / SEMANTIC_SUPPORT_CROSS for v in sem]
-        # A single sentence wins over a pair that supports the claim no better.
-        i = max(range(len(candidates)), key=lambda j: (
-            max(lex[j], sem[j] if sem[j] >= SEMANTIC_SUPPORT else 0), j < self.single[n], lex[j]))
-        return lex[i], sem[i], candidates[i]
+    def supports(self, sentence: str, ids: list[int]) -> bool:
+        """Whether the cited sentences support ``sentence``: one of them, all of them together, or
+        one with its neighbour in the same article (an answer often joins two sentences)."""
+        texts = [self.evidence.get(n).text for n in ids]
+        if not texts:
+            return False
+        candidates = texts + ([" ".join(texts)] if len(texts) > 1 else [])
+        for n in ids:
+            for a, b in ((n - 1, n), (n, n + 1)):
+                first, second = self.evidence.get(a), self.evidence.get(b)
+                if first is not None and second is not None and first.doc_id == second.doc_id:
+                    candidates.append(first.text + second.text)
+        return max(self.score(sentence, candidates)) >= LEXICAL_SUPPORT
 
-
-def check_answer(answer: str, passages: Sequence[Passage], similarity: Similarity | None = None,
-                 keep_unsupported: bool = True, question: str = "") -> CheckedAnswer:
-    """Verify and renumber the citations of ``answer`` against ``passages`` (see module doc).
-
-    With ``keep_unsupported=False`` a sentence that no source supports, or that states a
-    number or name missing from its sources, is removed before renumbering. Words of
-    ``question`` repeated in the answer are not counted as claims.
-    """
-    by_n = {p.n: p for p in passages}
-    sources = SourceSentences(passages, question)
-    checked: list[tuple[CheckedSentence, list[int], dict[int, str]]] = []
-    for sentence, cites in split_answer(answer):
-        scored = {}
-        for n in by_n:
-            lex, sem, quote = sources.best(sentence, n, similarity)
-            scored[n] = (lex >= LEXICAL_SUPPORT or sem >= SEMANTIC_SUPPORT, max(lex, sem), quote)
-        valid = [n for n in cites if n in by_n and scored[n][0]]
-        if not valid:
-            supporting = sorted((n for n in by_n if scored[n][0]), key=lambda n: -scored[n][1])
-            valid = supporting[:1]
-        result = CheckedSentence(sentence, supported=bool(valid) and not sources.is_title(sentence))
-        cited = [by_n[n].text for n in (valid or by_n)]
-        cross = detect_language(sentence) != detect_language(" ".join(cited))
-        result.missing_facts = missing_facts(sentence, cited, codes_only=cross)
-        checked.append((result, valid, {n: scored[n][2] for n in valid}))
-
-    quotes: dict[int, str] = {}  # source n -> the quote of the first sentence citing it
-    for result, valid, sentence_quotes in checked:
-        if keep_unsupported or result.ok:
-            for n in valid:
-                quotes.setdefault(n, sentence_quotes[n])
-    return _renumber([(result, valid) for result, valid, _ in checked], keep_unsupported, lambda n, number: Citation(
-        number, by_n[n].doc_id, by_n[n].title, by_n[n].source, by_n[n].chunk_id, by_n[n].text, quotes[n]))
+    def best(self, sentence: str) -> int | None:
+        """The evidence sentence that supports ``sentence`` best, if any does."""
+        texts = [s.text for s in self.evidence.sentences]
+        scores = self.score(sentence, texts)
+        i = max(range(len(texts)), key=scores.__getitem__, default=None)
+        return i + 1 if i is not None and scores[i] >= LEXICAL_SUPPORT else None
 
 
-def check_translation(text: str, draft: CheckedAnswer, similarity: Similarity | None = None) -> CheckedAnswer:
-    """Carry the checked citations of ``draft`` over to ``text``, its translation.
-
-    Support was checked on the draft, in the sources' own language, where characters can be
-    compared. A translated sentence keeps the markers it copied from the draft when they are
-    valid; one without (or with invalid) markers takes the citations of the draft sentence it
-    translates (same position when the sentence counts match, else the most similar one by
-    embedding). Every number, code and acronym it states must still occur in its cited passages,
-    so a translation cannot add a figure or a model name; sentences that do are removed.
-    (Camel-case names are not checked here: SoftBank is ソフトバンク in a Japanese article, and
-    the draft they were translated from has passed the full check.) Citations are renumbered in
-    order of first use.
-    """
-    by_n = {c.n: c for c in draft.citations}
-    sentences = split_answer(text)
+def check_answer(answer: str, evidence: Evidence, similarity: Similarity | None = None,
+                 question: str = "") -> CheckedAnswer:
+    """Check ``answer``'s claims against the evidence it cites (see module doc); sentences that
+    fail are removed, and the citations of the rest renumbered."""
+    support = _Support(evidence, similarity, question)
+    titles = list(dict.fromkeys(s.result.title for s in evidence.sentences))
     checked: list[tuple[CheckedSentence, list[int]]] = []
-    for i, (sentence, cites) in enumerate(sentences):
-        valid = [n for n in cites if n in by_n]
-        if not valid and draft.sentences:
-            if len(sentences) == len(draft.sentences):
-                source = draft.sentences[i]
-            elif similarity is not None:
-                scores = list(similarity(sentence, [s.text for s in draft.sentences]))
-                source = draft.sentences[max(range(len(scores)), key=scores.__getitem__)]
-            else:
-                source = draft.sentences[min(i, len(draft.sentences) - 1)]
-            valid = list(source.cites)
-        result = CheckedSentence(sentence, supported=bool(valid))
-        result.missing_facts = missing_facts(sentence, [by_n[n].text for n in valid], acronyms_only=True)
+    for sentence, cites in split_answer(answer):
+        valid = [n for n in cites if evidence.get(n) is not None]
+        if not support.supports(sentence, valid):
+            best = support.best(sentence)
+            valid = [best] if best else []
+        # A copied title or a question (an article's rhetorical 「なぜ今…のか。」) is no claim.
+        claim = not is_title(sentence, titles) and not is_question(sentence)
+        result = CheckedSentence(sentence, supported=bool(valid) and claim)
+        if valid:
+            valid, result.missing_facts = _facts_in_evidence(sentence, valid, evidence)
         checked.append((result, valid))
+    return renumber(checked, evidence)
 
-    return _renumber(checked, False, lambda n, number: replace(by_n[n], n=number))
+
+def _facts_in_evidence(sentence: str, ids: list[int], evidence: Evidence) -> tuple[list[int], list[str]]:
+    """Numbers and names of ``sentence`` missing from its cited sentences and their articles'
+    titles; a neighbouring evidence sentence of the same article that holds them is cited too
+    (the date or the subject often sits in the sentence before the claim)."""
+    cited = [evidence.get(n) for n in ids]
+    titles = list(dict.fromkeys(s.result.title for s in cited))
+    cross = language_of(sentence) != language_of(" ".join(s.text for s in cited))
+
+    def missing(numbers: list[int]) -> list[str]:
+        return missing_facts(sentence, [evidence.get(n).text for n in numbers] + titles, codes_only=cross)
+
+    left = missing(ids)
+    for m in sorted({m for n in ids for m in (n - 1, n + 1)} - set(ids)):
+        if left and evidence.get(m) is not None and evidence.get(m).doc_id in {s.doc_id for s in cited}:
+            if len(missing(ids + [m])) < len(left):
+                ids = ids + [m]
+                left = missing(ids)
+    return ids, left
 
 
-def _renumber(checked: list[tuple[CheckedSentence, list[int]]], keep_unsupported: bool,
-              citation: Callable[[int, int], Citation]) -> CheckedAnswer:
-    """Drop failed sentences (unless ``keep_unsupported``), number the sources still cited 1..m
-    in order of first use, and build each one's :class:`Citation` with ``citation(n, number)``."""
-    final: dict[int, int] = {}  # source n -> citation number
+def citation(s: EvidenceSentence, number: int) -> Citation:
+    """The :class:`Citation` of evidence sentence ``s`` as citation ``number``."""
+    r = s.result
+    return Citation(number, r.doc_id, r.title, r.source, r.chunk_id, r.text, s.text, s.start, s.end,
+                    r.page_at(s.start), s.id)
+
+
+def renumber(checked: list[tuple[CheckedSentence, list[int]]], evidence: Evidence) -> CheckedAnswer:
+    """Drop failed sentences, number the evidence sentences still cited 1..m in order of first use."""
+    final: dict[int, int] = {}  # evidence id -> citation number
     kept, removed = [], []
-    for result, valid in checked:
-        if not keep_unsupported and not result.ok:
+    for result, ids in checked:
+        if not result.ok:
             removed.append(result)
             continue
-        for n in valid:
+        for n in sorted(ids):
             final.setdefault(n, len(final) + 1)
             result.cites.append(final[n])
         kept.append(result)
-    citations = [citation(n, final[n]) for n in sorted(final, key=final.get)]
-    return CheckedAnswer(_join(kept), citations, kept, removed)
+    citations = [citation(evidence.get(n), final[n]) for n in sorted(final, key=final.get)]
+    return CheckedAnswer(join(kept), citations, kept, removed)
 
 
 def _with_markers(sentence: str, cites: list[int]) -> str:
@@ -260,7 +240,8 @@ def _with_markers(sentence: str, cites: list[int]) -> str:
     return sentence[:m.start()] + marks + m.group(0) if m else sentence + marks
 
 
-def _join(sentences: list[CheckedSentence]) -> str:
+def join(sentences: list[CheckedSentence]) -> str:
+    """Sentences with their markers, as one answer text."""
     parts = []
     for s in sentences:
         piece = _with_markers(s.text, s.cites) if s.cites else s.text

@@ -12,6 +12,7 @@ import json
 import sys
 
 from .bot import Chatbot
+from .chain import EvidenceFound
 from .errors import ChatbotError
 from .prompts import prompts_for
 
@@ -112,7 +113,13 @@ def cmd_ask(args: argparse.Namespace, bot: Chatbot) -> int:
         return 0
     answer = None
     for event in bot.stream(args.question, history):
-        if isinstance(event, str):
+        if isinstance(event, EvidenceFound):
+            if sys.stdout.isatty():  # the evidence at once, the answer streams under it
+                print(prompts_for(event.language).evidence_found)
+                for s in event.evidence.sentences:
+                    print(f"  [{s.id}] {s.text[:100]}{'…' if len(s.text) > 100 else ''}  ({s.result.title[:30]})")
+                print(flush=True)
+        elif isinstance(event, str):
             if sys.stdout.isatty():
                 print(event, end="", flush=True)
         else:
@@ -122,8 +129,7 @@ def cmd_ask(args: argparse.Namespace, bot: Chatbot) -> int:
     print(answer.text)
     metas = {s.chunk_id: s.metadata for s in answer.sources}
     for c in answer.citations:
-        page = (page_label({"page": getattr(c, "page", None)}) if getattr(c, "page", None)
-                else page_label(metas.get(c.chunk_id, {})))
+        page = page_label({"page": c.page}) if c.page else page_label(metas.get(c.chunk_id, {}))
         print(f"[{c.n}] {c.title} ({c.doc_id}{', ' + page if page else ''})")
         print(f"    「{c.quote}」" if answer.language == "ja" else f"    \"{c.quote}\"")
     if answer.refused and answer.sources:

@@ -67,14 +67,29 @@ class Settings(BaseSettings):
         1.0, ge=0.0, description="Weight of BM25 in the fusion (dense has weight 1)."
     )
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant (fusion=rrf only).")
-    context_tokens: int = Field(
-        800, ge=32, le=8000,
-        description="Budget (tiktoken tokens) for source text in the answer prompt; the most relevant "
-        "sentences of the retrieved passages fill it. Prompt reading dominates time to first token on CPU.")
+    evidence_tokens: int = Field(
+        250, ge=32, le=4000,
+        description="Budget (tiktoken tokens) for the evidence sentences the model reads: the best-scoring "
+        "sentences of the retrieved passages with their neighbours. Prompt reading dominates time to first "
+        "token on CPU. Chosen on the dev set (accuracy and first token at 150/250/400/800, docs/evaluation.md).")
     min_relevance: float = Field(
         0.75, ge=0.0, le=1.0,
         description="Refuse without asking the model when the best passage's e5 cosine to the question "
-        "is below this (measured on the eval set, see README).")
+        "is below this. Chosen on the dev set (docs/evaluation.md).")
+    min_answerable: float = Field(
+        0.5, ge=0.0, le=1.0,
+        description="Refuse when the model's probability that some evidence sentence answers the question "
+        "(1 - P(\"0\") among its next-token probabilities over the sentence numbers and 0) is below this. Chosen on the dev set (docs/evaluation.md).")
+    quote_fallback: bool = Field(
+        False,
+        description="When every sentence of the model's answer fails the citation checks, quote the "
+        "evidence sentence the model chose instead of refusing. Off: on the dev set the quotes held the "
+        "answer rarely and turned most unanswerable questions into non-refusals (docs/evaluation.md).")
+    follow_up_rewrite: bool = Field(
+        False,
+        description="Rewrite a follow-up into a standalone question with the model before searching "
+        "(off: search on the previous question plus the follow-up, which costs no model call). "
+        "Chosen on the dev set's follow-ups (docs/evaluation.md).")
     llm_backend: Literal["llamacpp", "openai", "ollama"] = Field(
         "llamacpp", description="Chat model backend: `llamacpp` (local GGUF, offline), `openai` "
         "(any OpenAI-compatible server) or `ollama`.")
@@ -84,7 +99,9 @@ class Settings(BaseSettings):
         "openai/ollama: the server's model name.")
     llm_context: int = Field(4096, ge=512, description="Context window of the local model, in tokens.")
     llm_threads: int = Field(0, ge=0, description="CPU threads for the local model (0 = all cores).")
-    llm_max_tokens: int = Field(400, ge=16, description="Maximum tokens in one answer.")
+    llm_max_tokens: int = Field(
+        200, ge=16, description="Maximum tokens in one answer (answers are one or two sentences; a model "
+        "that starts repeating itself stops here).")
     llm_temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature (0 = greedy).")
     llm_timeout: float = Field(
         120.0, gt=0, description="Seconds to wait for a remote LLM server (openai and ollama backends).")

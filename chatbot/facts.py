@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from .rules import EXACT_NUMBERS_BELOW, NUMBER_TOLERANCE, QUESTION_NUMBER_MIN
+
 _MULTIPLIERS = {
     "千": 1e3, "万": 1e4, "億": 1e8, "兆": 1e12,
     "thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "mn": 1e6,
@@ -83,9 +85,9 @@ def same_number(a: float, b: float) -> bool:
     10,000 (years, counts) must be equal: 2016 is not 2025."""
     if a == b:
         return True
-    if a == int(a) and b == int(b) and max(abs(a), abs(b)) < 10_000:
+    if a == int(a) and b == int(b) and max(abs(a), abs(b)) < EXACT_NUMBERS_BELOW:
         return False
-    return max(abs(a), abs(b)) > 0 and abs(a - b) / max(abs(a), abs(b)) < 0.006
+    return max(abs(a), abs(b)) > 0 and abs(a - b) / max(abs(a), abs(b)) < NUMBER_TOLERANCE
 
 
 def has_fact(text: str, fact: str) -> bool:
@@ -108,7 +110,7 @@ def question_terms(question: str, same_language: bool = True) -> list[str]:
     """
     from .lexical import proper_nouns  # Sudachi loads lazily
 
-    specific = [n for n in sorted(numbers(question)) if n >= 100 or n != int(n)]
+    specific = [n for n in sorted(numbers(question)) if n >= QUESTION_NUMBER_MIN or n != int(n)]
     terms = [f"{n:g}" for n in specific] + sorted(names(question, not same_language))
     if same_language:
         terms += [t.lower() for t in dict.fromkeys(proper_nouns(question))]

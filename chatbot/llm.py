@@ -172,6 +172,36 @@ class ChatLlamaCpp(BaseChatModel):
         text = "".join(c.message.content for c in self._stream(messages, stop, run_manager))
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
 
+    def choice_probabilities(self, messages: list[BaseMessage], choices: list[str]) -> dict[str, float]:
+        """Probability of each of ``choices`` as the model's reply, from one forward pass.
+
+        The prompt is formatted with the model's chat template exactly as the chat completion
+        formats it, so the tokens it leaves in the KV cache are the prefix of the next call
+        (an answer turn that extends these messages re-reads nothing). Each choice is scored by
+        its first token's logit; the probabilities are normalized over ``choices``."""
+        import numpy as np
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        llama = self.llama
+        formatter = Jinja2ChatFormatter(
+            template=llama.metadata["tokenizer.chat_template"],
+            eos_token=llama._model.token_get_text(llama.token_eos()),
+            bos_token=llama._model.token_get_text(llama.token_bos()) if llama.token_bos() >= 0 else "")
+        prompt = formatter(messages=self._messages(messages)).prompt
+        tokens = llama.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+        first = [llama.tokenize(c.encode("utf-8"), add_bos=False, special=False)[0] for c in choices]
+        with self._lock:
+            keep = min(llama.longest_token_prefix(llama._input_ids.tolist(), tokens), len(tokens) - 1)
+            if keep == 0 or not llama._ctx.kv_cache_seq_rm(-1, keep, -1):
+                llama.reset()
+                keep = 0
+            llama.n_tokens = keep
+            llama.eval(tokens[keep:])
+            logits = np.ctypeslib.as_array(llama._ctx.get_logits_ith(-1), shape=(llama.n_vocab(),))
+            picked = logits[first].astype(np.float64)
+        weights = np.exp(picked - picked.max())
+        return dict(zip(choices, (weights / weights.sum()).tolist()))
+
 
 def _llamacpp(settings: Settings) -> BaseChatModel:
     path = resolve_model(settings.llm_model, settings.model_dir)

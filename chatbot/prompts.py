@@ -1,10 +1,13 @@
-"""Prompts as data: one YAML file per answer language in ``chatbot/prompts/``.
+"""Prompts as data: one YAML file per language in ``chatbot/prompts/``.
 
-Each file holds the system and user templates of the answer prompt, the template of one
-numbered source, the condense (follow-up rewrite) prompt, the follow-up fallback, the
-translation prompt (into that file's language), the refusal message and the phrases by which
-a model says the sources do not hold the answer. The system prompt comes first and
-never changes, so llama.cpp reuses its KV cache across questions.
+Each file holds the evidence prompt (fixed system text, the numbered evidence grouped by
+article, the question and the decision: "which evidence sentence answers it, or 0 for none"),
+the answer turn that follows the model's choice, the condense (follow-up rewrite) prompt, the follow-up fallback, the refusal and quote
+messages and the phrases by which a model says the evidence does not hold the answer.
+
+The system text never changes and the evidence comes before the question, so llama.cpp reuses
+the KV cache of the shared prefix: the answer turn extends the decision prompt and re-reads
+nothing.
 """
 
 from __future__ import annotations
@@ -16,72 +19,101 @@ from functools import lru_cache
 from importlib import resources
 
 import yaml
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.prompts import ChatPromptTemplate
 
 LANGUAGES = ("ja", "en")
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
+_HIRAGANA = re.compile(r"[\u3041-\u309f]")
 
 
-def detect_language(text: str) -> str:
-    """``"ja"`` when the text contains kana or kanji, else ``"en"``."""
-    return "ja" if _JAPANESE.search(text) else "en"
+def language_of(text: str) -> str:
+    """``"ja"`` or ``"en"``: the one language detector used everywhere.
 
-
-def text_language(text: str) -> str:
-    """The language most of a longer text is written in: ``"ja"`` when kana and kanji make up
-    at least a third of its letters (an English article quoting a Japanese name stays English)."""
+    Japanese when the text has hiragana (the particles of any Japanese sentence, however short:
+    「NVIDIAは？」) or when kana and kanji make up at least a third of its letters; so an
+    English text quoting a katakana name or one kanji stays English."""
     japanese = len(_JAPANESE.findall(text))
+    if not japanese:
+        return "en"
+    if _HIRAGANA.search(text):
+        return "ja"
     letters = japanese + sum(ch.isascii() and ch.isalpha() for ch in text)
-    return "ja" if letters and japanese / letters >= 1 / 3 else "en"
+    return "ja" if japanese / letters >= 1 / 3 else "en"
+
+
+# Article text is data: a line that looks like an evidence number, a prompt heading or the
+# question marker must not pose as one (prompt injection through an article).
+_FAKE_MARKERS = re.compile(r"[\[［【]\s*(\d+)\s*[\]］】]")
+_FAKE_HEADINGS = re.compile(r"【([^】]{0,12})】|《([^》]{0,40})》|\b(question|answer|evidence|system|user|assistant)\s*[:：]", re.I)
+
+
+def neutralize(text: str) -> str:
+    """``text`` as it may appear inside the prompt: on one line, with source-number brackets,
+    【heading】 markers and ``Question:``-style labels defused."""
+    text = re.sub(r"\s*\n\s*", " ", text)
+    text = _FAKE_MARKERS.sub(r"(\1)", text)
+    return _FAKE_HEADINGS.sub(lambda m: f"〔{m.group(1) or m.group(2)}〕" if m.group(3) is None
+                              else f"{m.group(3)} -", text)
 
 
 @dataclass(frozen=True)
 class PromptSet:
-    """The prompts of one answer language."""
+    """The prompts of one language."""
 
     language: str
     system: str
-    user: str
-    source: str
+    evidence: str
+    article: str
     byline: str
+    line: str
+    decide: str
+    answer: str
     refusal: str
+    quote: str
+    evidence_found: str  # shown while the model writes
     closest: str
     condense: str
     follow_up: str
-    translate: str
     refusal_markers: tuple[str, ...]
 
-    @property
-    def answer_prompt(self) -> ChatPromptTemplate:
-        """Messages for the answer: variables ``sources`` and ``question``."""
-        return ChatPromptTemplate.from_messages(
-            [("system", self.system.replace("{refusal}", self.refusal)), ("human", self.user)])
+    def format_evidence(self, articles) -> str:
+        """The evidence block: per article a header line, then its numbered sentences.
+
+        ``articles`` is ``[(title, byline, [(n, sentence), ...]), ...]``."""
+        blocks = []
+        for title, byline, sentences in articles:
+            head = self.article.format(title=neutralize(title or "(untitled)"),
+                                       byline=self.byline.format(byline=neutralize(byline)) if byline else "")
+            blocks.append("\n".join([head] + [self.line.format(n=n, text=neutralize(t)) for n, t in sentences]))
+        return "\n".join(blocks)
+
+    def decision_messages(self, evidence: str, question: str) -> list[BaseMessage]:
+        """Evidence, question and "which sentence answers it (0: none)?" (the model's next token is scored)."""
+        return [SystemMessage(self.system),
+                HumanMessage(self.evidence.format(evidence=evidence, question=neutralize(question))
+                             + "\n" + self.decide)]
+
+    def answer_messages(self, evidence: str, question: str, chosen: int) -> list[BaseMessage]:
+        """The decision prompt answered with evidence sentence ``chosen``, then the request for
+        the cited answer."""
+        return self.decision_messages(evidence, question) + [AIMessage(str(chosen)),
+                                                             HumanMessage(self.answer.format(n=chosen))]
 
     @property
     def condense_prompt(self) -> ChatPromptTemplate:
         """Messages for the follow-up rewrite: variables ``history`` and ``question``."""
         return ChatPromptTemplate.from_messages([("human", self.condense)])
 
-    @property
-    def translate_prompt(self) -> ChatPromptTemplate:
-        """Messages that translate ``text`` into this language, keeping [n] markers."""
-        return ChatPromptTemplate.from_messages([("human", self.translate)])
-
     def format_follow_up(self, question: str, previous: str) -> str:
-        """A follow-up the model could not rewrite, with the previous question as context."""
+        """A follow-up, with the previous question as context."""
         return self.follow_up.format(question=question, previous=previous)
 
-    def format_source(self, n: int, title: str, text: str, byline: str = "") -> str:
-        """One numbered source; ``byline`` (publisher, author, date) follows the title."""
-        return self.source.format(n=n, title=title or "(untitled)", text=text,
-                                  byline=self.byline.format(byline=byline) if byline else "")
-
     def is_refusal(self, answer: str) -> bool:
-        """Whether the model's answer says that the sources do not hold the answer.
+        """Whether the model's answer says that the evidence does not hold the answer.
 
         Only the opening sentence counts: a real answer may mention in passing that a
-        detail is not stated.
-        """
+        detail is not stated."""
         text = unicodedata.normalize("NFKC", answer).strip().lower()
         first = re.split(r"(?<=[。．.!?！？])\s*", text, maxsplit=1)[0]
         return not text or any(m.lower() in first for m in self.refusal_markers)
@@ -93,8 +125,5 @@ def prompts_for(language: str) -> PromptSet:
     if language not in LANGUAGES:
         language = "en"
     data = yaml.safe_load(resources.files("chatbot").joinpath("prompts", f"{language}.yaml").read_text("utf-8"))
-    return PromptSet(language=language, system=data["system"], user=data["user"], source=data["source"],
-                     byline=data["byline"],
-                     refusal=data["refusal"], closest=data["closest"], condense=data["condense"],
-                     follow_up=data["follow_up"], translate=data["translate"],
-                     refusal_markers=tuple(data["refusal_markers"]))
+    fields = {k: v for k, v in data.items() if k != "refusal_markers"}
+    return PromptSet(language=language, refusal_markers=tuple(data["refusal_markers"]), **fields)

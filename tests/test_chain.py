@@ -1,91 +1,174 @@
 """The answer chain's logic with a scripted chat model over the real corpus, real e5 embeddings
-and a real Chroma store: prompt assembly, citation checks, refusal rules, follow-ups, API and CLI."""
+and a real Chroma store: evidence selection reaching the prompt, the evidence event, the scored
+decision, citations that quote evidence sentences, the quote fallback, refusal rules, follow-ups,
+API and CLI.
+
+The scripted model has no logits, so the chain's decision step falls back to reading its short
+reply: every script starts with the decision, the number of the evidence sentence that answers
+("0": none)."""
 
 import argparse
 import json
-import re
 
 import pytest
 
-from chatbot import Chatbot, Settings
-from chatbot.chain import MODEL_REFUSED, NO_RELEVANT_SOURCES, TERMS_NOT_FOUND, UNSUPPORTED, Answer
-from chatbot.chunking import count_tokens
+from chatbot import Chatbot, EvidenceFound
+from chatbot.chain import (ANSWER_TYPE, MODEL_REFUSED, NO_RELEVANT_SOURCES, NOT_ANSWERABLE, TERMS_NOT_FOUND,
+                           UNSUPPORTED, Answer)
 from chatbot.cli import cmd_ask
 from chatbot.errors import EmptyIndexError, InvalidQuestionError
-from chatbot.prompts import detect_language, prompts_for
+from chatbot.prompts import language_of, prompts_for
 
 from conftest import ScriptedChatModel
 
 NVIDIA_JA = "なぜOpenAIはTrainiumではなくNVIDIAを選んだのですか？"
 NVIDIA_EN = "Why did OpenAI choose NVIDIA over Trainium?"
-CUDA_CLAIM = "OpenAIはNVIDIAの絶対的な性能、柔軟性、そして成熟したCUDAソフトウェア・エコシステムを優先しました"
+JA, EN = prompts_for("ja"), prompts_for("en")
 
 
-def source_number(prompt_text: str, needle: str) -> int:
-    """The [n] of the source in the prompt whose text contains ``needle``."""
-    for block in re.split(r"\n\n(?=\[\d+\] )", prompt_text.split("\n", 1)[1]):
-        if block.startswith("[") and needle in block:
-            return int(block[1:block.index("]")])
-    raise AssertionError(f"{needle!r} is in no source of the prompt")
+def claim_in(bot, question):
+    """``(n, sentence)``: a full evidence sentence about NVIDIA that the chain selects for
+    ``question`` (whatever the evidence budget), to script an answer that copies it."""
+    evidence = evidence_of(bot, question)
+    s = next(s for s in evidence.ranked if "NVIDIA" in s.text and s.text.endswith("。") and "なぜ" not in s.text)
+    return s.id, s.text[:-1]
 
 
-def test_prompt_numbers_sources_and_asks_in_the_question_language(scripted_bot):
-    bot = scripted_bot(prompts_for("ja").refusal)
+def evidence_of(bot, question, history=None):
+    query, found = bot.chain.prepare.invoke({"question": question, "history": history})
+    return found.evidence
+
+
+def number_of(bot, question, needle):
+    """The evidence number of the sentence containing ``needle``."""
+    return next(s.id for s in evidence_of(bot, question).sentences if needle in s.text)
+
+
+def test_prompt_shows_numbered_evidence_by_article_then_the_question(scripted_bot):
+    n, claim = claim_in(scripted_bot(), NVIDIA_JA)
+    bot = scripted_bot(str(n), f"{claim}。")
     bot.ask(NVIDIA_JA)
-    [(ja_system, ja_user)] = bot.chat_model.prompts
-    assert "日本語で" in ja_system.content and "[1]" in ja_system.content
-    assert ja_user.content.startswith("【資料】\n[1] ") and f"【質問】{NVIDIA_JA}\n" in ja_user.content
-    assert "CUDA" in ja_user.content  # the evidence reached the model
-    assert ja_system.content == bot.chain.prepare.invoke(
-        {"question": "別の質問？", "history": None})["messages"][0].content  # fixed: KV cache reuse
+    decision, answer = bot.chat_model.prompts
+    system, user = decision
+    assert system.content == JA.system  # fixed text first: its KV cache is reused across questions
+    assert user.content.startswith("【根拠文】\n《") and f"【質問】{NVIDIA_JA}\n{JA.decide}" in user.content
+    assert f"[{n}] {claim}" in user.content  # the evidence reached the model, numbered
+    # The answer turn extends the decision prompt: nothing is read twice.
+    assert [m.content for m in answer[:2]] == [system.content, user.content]
+    assert answer[2].content == str(n) and answer[3].content == JA.answer.format(n=n)
 
 
-def english_over_japanese(scripted_bot, *replies: str):
-    """A bot scripted to translate NVIDIA_EN into NVIDIA_JA, then to give ``replies``, and the
-    [n] of the CUDA source in the Japanese answer prompt."""
-    probe = scripted_bot(NVIDIA_JA)
-    prompt = probe.chain.prepare.invoke({"question": NVIDIA_EN, "history": None})["messages"][1].content
-    return scripted_bot(NVIDIA_JA, *(r.replace("{n}", str(source_number(prompt, "CUDA"))) for r in replies))
+def test_evidence_is_yielded_before_the_model_writes(scripted_bot):
+    n, claim = claim_in(scripted_bot(), NVIDIA_JA)
+    bot = scripted_bot(str(n), f"{claim}。")
+    events = list(bot.stream(NVIDIA_JA))
+    assert isinstance(events[0], EvidenceFound) and isinstance(events[-1], Answer)
+    deltas = events[1:-1]
+    assert len(deltas) > 1 and all(isinstance(d, str) for d in deltas) and "".join(deltas) == f"{claim}。"
+    for s in events[0].evidence.sentences:  # exact spans of the passages
+        assert s.result.text[s.start:s.end] == s.text
+    answer = events[-1]
+    assert {"evidence_s", "decide_s", "first_token_s", "total_s"} <= set(answer.timings)
+    assert answer.timings["evidence_s"] <= answer.timings["first_token_s"]
+    assert [e["text"] for e in answer.evidence] == [s.text for s in events[0].evidence.sentences]
 
 
-def test_english_question_over_japanese_sources_is_answered_in_japanese_then_translated(scripted_bot):
-    english = "OpenAI prioritized NVIDIA's absolute performance, flexibility and mature CUDA software ecosystem[1]."
-    bot = english_over_japanese(scripted_bot, f"{CUDA_CLAIM}[{{n}}]。", english)
-    *deltas, answer = list(bot.stream(NVIDIA_EN))
-    translate_q, (system, user), translate_a = bot.chat_model.prompts
-    assert NVIDIA_EN in translate_q[0].content and "日本語" in translate_q[0].content
-    assert "日本語で" in system.content and f"【質問】{NVIDIA_JA}\n" in user.content
-    assert "English" in translate_a[0].content and f"{CUDA_CLAIM}[1]。" in translate_a[0].content
-    assert "".join(deltas) == english  # only the translation is streamed
-    assert not answer.refused and answer.language == "en"
-    assert answer.text == english and answer.draft == f"{CUDA_CLAIM}[1]。"
+def test_citation_quotes_the_cited_evidence_sentence_verbatim(scripted_bot):
+    n, claim = claim_in(scripted_bot(), NVIDIA_JA)
+    bot = scripted_bot(str(n), f"{claim}[{n}][99]。")  # a valid number and one that names nothing
+    answer = bot.ask(NVIDIA_JA)
+    assert not answer.refused and not answer.quoted and answer.chosen_evidence == n
+    assert answer.text == f"{claim}[1]。"
     [citation] = answer.citations
-    assert citation.doc_id == "corpus/openai-aws-38b-deal.md" and "CUDA" in citation.quote
-    assert citation.quote in citation.text
+    assert citation.evidence_id == n and citation.quote == f"{claim}。"
+    assert citation.text[citation.start:citation.end] == citation.quote  # verbatim article text
+    assert citation.doc_id and citation.title and citation.chunk_id
 
 
-def test_translation_keeps_draft_citations_and_cannot_add_figures(scripted_bot):
-    # The translation drops the marker (aligned to the draft sentence) and adds a number and a
-    # code that the cited source does not hold (removed).
-    bot = english_over_japanese(
-        scripted_bot, f"{CUDA_CLAIM}[{{n}}]。",
-        "OpenAI chose NVIDIA for its performance and CUDA. It also bought 450 billion dollars of TPU v5 chips.")
+def test_wrong_citation_is_moved_to_the_supporting_sentence(scripted_bot):
+    probe = scripted_bot()
+    n, claim = claim_in(probe, NVIDIA_JA)
+    wrong = next(s.id for s in evidence_of(probe, NVIDIA_JA).sentences if s.id != n and "NVIDIA" not in s.text)
+    answer = scripted_bot(str(wrong), f"{claim}[{wrong}]。").ask(NVIDIA_JA)
+    assert answer.text == f"{claim}[1]。" and answer.citations[0].evidence_id == n
+
+
+def test_uncited_sentence_is_aligned_to_its_evidence(scripted_bot):
+    n, claim = claim_in(scripted_bot(), NVIDIA_JA)
+    answer = scripted_bot("1", f"{claim}。").ask(NVIDIA_JA)
+    assert answer.text == f"{claim}[1]。" and answer.citations[0].evidence_id == n
+
+
+def test_unsupported_sentence_is_dropped_and_the_rest_kept(scripted_bot):
+    n, claim = claim_in(scripted_bot(), NVIDIA_JA)
+    answer = scripted_bot(str(n), f"{claim}。また、OpenAIはGoogleのTPUも450億ドル分購入しました。").ask(NVIDIA_JA)
+    assert not answer.refused and answer.text == f"{claim}[1]。"
+    assert answer.removed == ["また、OpenAIはGoogleのTPUも450億ドル分購入しました。"]
+
+
+def test_answer_with_nothing_supported_is_refused(scripted_bot):
+    answer = scripted_bot("1", "OpenAIはGoogleのTPUも450億ドル分購入しました[1]。").ask(NVIDIA_JA)
+    assert answer.refused and answer.refusal_reason == UNSUPPORTED and answer.text == JA.refusal
+    assert answer.removed == ["OpenAIはGoogleのTPUも450億ドル分購入しました。"] and answer.evidence
+
+
+def test_quote_fallback_quotes_the_chosen_evidence_sentence_verbatim(corpus_bot):
+    settings = corpus_bot.settings.model_copy(update={"quote_fallback": True})
+    model = ScriptedChatModel(replies=["2", "OpenAIはGoogleのTPUも450億ドル分購入しました[1]。"], prompts=[])
+    bot = Chatbot(settings, embeddings=corpus_bot.embeddings, chat_model=model)
+    bot.store, bot.retriever = corpus_bot.store, corpus_bot.retriever
+    events = list(bot.stream(NVIDIA_JA))
+    evidence, answer = events[0].evidence, events[-1]
+    assert not answer.refused and answer.quoted and answer.chosen_evidence == 2
+    assert answer.removed == ["OpenAIはGoogleのTPUie450億ドル分購入しました。".replace("ie", "も")]
+    [citation] = answer.citations
+    assert citation.quote == evidence.get(2).text and answer.text == f"{JA.quote}「{citation.quote}」[1]"
+    assert citation.text[citation.start:citation.end] == citation.quote
+
+
+def test_rhetorical_question_copied_from_an_article_is_no_answer(scripted_bot):
+    answer = scripted_bot("1", "なぜ今、OpenAIはこの一手を選んだのか[1]。").ask(NVIDIA_JA)
+    assert answer.refused and answer.refusal_reason == UNSUPPORTED
+
+
+def test_decision_no_refuses_without_writing(scripted_bot):
+    bot = scripted_bot("0")
+    answer = bot.ask(NVIDIA_JA)
+    assert answer.refused and answer.refusal_reason == NOT_ANSWERABLE and answer.text == JA.refusal
+    assert len(bot.chat_model.prompts) == 1 and answer.answerable == 0.0 and answer.chosen_evidence is None
+
+
+def test_model_refusal_becomes_a_refusal(scripted_bot):
+    answer = scripted_bot("1", "申し訳ありませんが、根拠文にはOpenAIの従業員数は記載されていません。").ask(
+        "OpenAIの従業員数について教えてください。")
+    assert answer.refused and answer.refusal_reason == MODEL_REFUSED
+    assert answer.text == JA.refusal and answer.citations == [] and answer.sources
+
+
+def test_fabricated_number_is_removed(scripted_bot):
+    # "How many people" needs a count in the evidence; a made-up head count must not survive.
+    answer = scripted_bot("1", "OpenAIの従業員は3,500人です[1]。").ask("OpenAIとAWSの契約について教えてください。")
+    assert "3,500" not in answer.text and answer.removed == ["OpenAIの従業員は3,500人です。"]
+
+
+def test_english_question_is_answered_in_english_from_japanese_evidence(scripted_bot):
+    probe = scripted_bot()
+    evidence = evidence_of(probe, NVIDIA_EN)
+    n = next(s.id for s in evidence.ranked if "GB200" in s.text)  # AWS supplies GB200 and GB300 NVIDIA GPUs
+    english = "AWS supplies hundreds of thousands of NVIDIA GB200 and GB300 GPUs"
+    bot = scripted_bot(str(n), f"{english} [{n}]. It also bought 450 billion dollars of TPU v5 chips [{n}].")
     answer = bot.ask(NVIDIA_EN)
-    assert answer.text == "OpenAI chose NVIDIA for its performance and CUDA[1]."
+    decision, _ = bot.chat_model.prompts
+    assert decision[0].content == EN.system and f"QUESTION: {NVIDIA_EN}\n{EN.decide}" in decision[1].content
+    assert not answer.refused and answer.language == "en"
+    assert answer.text == f"{english}[1]."  # the made-up amount and code are removed
     assert answer.removed == ["It also bought 450 billion dollars of TPU v5 chips."]
+    assert "GB200" in answer.citations[0].quote
 
 
-def test_japanese_refusal_of_an_english_question_is_an_english_refusal(scripted_bot):
-    bot = english_over_japanese(scripted_bot, prompts_for("ja").refusal)
-    answer = bot.ask(NVIDIA_EN)
-    assert answer.refused and answer.refusal_reason == MODEL_REFUSED and answer.text == prompts_for("en").refusal
-
-
-def test_draft_with_nothing_supported_is_refused_without_translating(scripted_bot):
-    bot = english_over_japanese(scripted_bot, "OpenAIはGoogleのTPUも450億ドル分購入しました[{n}]。")
-    answer = bot.ask(NVIDIA_EN)
-    assert answer.refused and answer.refusal_reason == UNSUPPORTED and answer.text == prompts_for("en").refusal
-    assert len(bot.chat_model.prompts) == 2  # question translation and draft, no back-translation
+def test_english_refusal_is_in_english(scripted_bot):
+    answer = scripted_bot("0").ask(NVIDIA_EN)
+    assert answer.refused and answer.text == EN.refusal
 
 
 @pytest.mark.parametrize("question, term", [
@@ -97,80 +180,45 @@ def test_draft_with_nothing_supported_is_refused_without_translating(scripted_bo
 def test_question_about_something_no_passage_mentions_is_refused_without_the_model(
         scripted_bot, question, term):
     bot = scripted_bot()  # any model call would fail: the script is empty
-    answer = bot.ask(question)
+    events = list(bot.stream(question))
+    answer = events[-1]
+    assert isinstance(events[0], EvidenceFound)  # the closest evidence is still shown
     assert answer.refused and answer.refusal_reason == TERMS_NOT_FOUND and term in answer.missing_terms
-    assert answer.text == prompts_for(detect_language(question)).refusal and bot.chat_model.prompts == []
+    assert answer.text == prompts_for(language_of(question)).refusal and bot.chat_model.prompts == []
 
 
-@pytest.mark.parametrize("question, replies", [
-    ("OpenAIはAWSと380億ドルの契約を何年間結びましたか？", []),
-    # English over Japanese: first the question's translation; names count only as codes.
-    ("Why did Satya Nadella say that power, not chips, limits the $38 billion AWS deal?", ["翻訳"]),
-])
-def test_question_terms_found_in_the_passages_do_not_refuse(scripted_bot, question, replies):
-    # Numbers compare by value: 380億ドル = $38 billion.
-    bot = scripted_bot(*replies, prompts_for("ja").refusal)
-    answer = bot.ask(question)
-    assert answer.missing_terms == [] and answer.refusal_reason == MODEL_REFUSED
+def test_question_terms_found_in_the_passages_reach_the_model(scripted_bot):
+    # Numbers compare by value: 380億ドル = $38 billion; names across languages count only as codes.
+    for question in ["OpenAIはAWSと380億ドルの契約を何年間結びましたか？",
+                     "Why did Satya Nadella say that power, not chips, limits the $38 billion AWS deal?"]:
+        answer = scripted_bot("0").ask(question)
+        assert answer.missing_terms == [] and answer.refusal_reason == NOT_ANSWERABLE
 
 
-def test_publisher_is_shown_with_each_source_and_counts_as_a_question_term(scripted_bot):
-    bot = scripted_bot("MAD MAN Monthly Reportの記事は電力について何と言っていますか？", prompts_for("ja").refusal)
-    answer = bot.ask("What does the MAD MAN Monthly Report say about power?")
-    assert answer.missing_terms == [] and answer.refusal_reason == MODEL_REFUSED  # the model was asked
-    assert "電力シフト（MAD MAN Monthly Report）\n" in bot.chat_model.prompts[1][1].content
+def test_question_asking_when_with_no_date_in_the_evidence_is_refused_in_code(scripted_bot, monkeypatch):
+    import chatbot.chain as chain
 
-
-def test_sources_fit_the_token_budget(corpus_bot):
-    settings = corpus_bot.settings.model_copy(update={"context_tokens": 120})
-    bot = Chatbot(settings, embeddings=corpus_bot.embeddings)
-    x = bot.chain.prepare.invoke({"question": NVIDIA_JA, "history": None})
-    excerpts = [s.excerpt for s in x["sources"]]
-    assert excerpts and sum(count_tokens(e) for e in excerpts) <= 120 + count_tokens(excerpts[0])
-    for s in x["sources"]:  # excerpts are the passage's own sentences
-        assert all(part.strip() in s.result.text for part in s.excerpt.split(" … "))
-
-
-def test_answer_citations_are_checked_renumbered_and_quoted(scripted_bot):
+    monkeypatch.setattr(chain, "holds_kind", lambda kind, texts: kind != "date")  # evidence without dates
     bot = scripted_bot()
-    prompt = bot.chain.prepare.invoke({"question": NVIDIA_JA, "history": None})["messages"][1].content
-    n = source_number(prompt, "CUDA")
-    # The model cites the right source with a wrong number first, and a source that does not exist.
-    bot.chat_model.replies.append(f"{CUDA_CLAIM}[{n % 9 + 1}][9]。")
-    answer = bot.ask(NVIDIA_JA)
-    assert not answer.refused
-    assert answer.text == f"{CUDA_CLAIM}[1]。"
-    [citation] = answer.citations
-    assert citation.n == 1 and "CUDA" in citation.quote and citation.quote in citation.text
-    assert citation.doc_id == "corpus/openai-aws-38b-deal.md" and citation.title and citation.chunk_id
+    answer = bot.ask("OpenAIとAWSの契約はいつ発表されましたか？")
+    assert answer.refused and answer.refusal_reason == ANSWER_TYPE and bot.chat_model.prompts == []
 
 
-def test_uncited_sentence_is_aligned_to_its_source(scripted_bot):
-    bot = scripted_bot(f"{CUDA_CLAIM}。")
-    answer = bot.ask(NVIDIA_JA)
-    assert answer.text == f"{CUDA_CLAIM}[1]。" and "CUDA" in answer.citations[0].quote
+def test_publisher_is_shown_with_each_article(scripted_bot):
+    bot = scripted_bot("0")
+    answer = bot.ask("What does the MAD MAN Monthly Report say about power?")
+    assert answer.missing_terms == [] and answer.refusal_reason == NOT_ANSWERABLE  # the model was asked
+    assert "(MAD MAN Monthly Report" in bot.chat_model.prompts[0][1].content
 
 
-def test_model_refusal_becomes_a_refusal(scripted_bot):
-    bot = scripted_bot("申し訳ありませんが、資料にはOpenAIの従業員数は記載されていません。")
-    answer = bot.ask("OpenAIの従業員数は何人ですか？")
-    assert answer.refused and answer.refusal_reason == MODEL_REFUSED
-    assert answer.text == prompts_for("ja").refusal and answer.citations == []
-    assert answer.sources  # the closest passages stay available to show
+def test_evidence_fits_the_token_budget(corpus_bot):
+    from chatbot.chunking import count_tokens
 
-
-def test_fabricated_facts_are_removed_and_an_answer_with_none_left_is_refused(scripted_bot):
-    bot = scripted_bot("OpenAIの従業員数は3,500人です[1]。")
-    answer = bot.ask("OpenAIの従業員数は何人ですか？")
-    assert answer.refused and answer.refusal_reason == UNSUPPORTED
-    assert answer.removed == ["OpenAIの従業員数は3,500人です。"]
-
-
-def test_unsupported_sentence_is_dropped_and_the_rest_kept(scripted_bot):
-    bot = scripted_bot(f"{CUDA_CLAIM}。また、OpenAIはGoogleのTPUも450億ドル分購入しました。")
-    answer = bot.ask(NVIDIA_JA)
-    assert not answer.refused and "CUDA" in answer.text and "TPU" not in answer.text
-    assert answer.removed == ["また、OpenAIはGoogleのTPUも450億ドル分購入しました。"]
+    settings = corpus_bot.settings.model_copy(update={"evidence_tokens": 120})
+    bot = Chatbot(settings, embeddings=corpus_bot.embeddings)
+    evidence = evidence_of(bot, NVIDIA_JA)
+    best = evidence.ranked[0].text
+    assert evidence and sum(count_tokens(s.text) for s in evidence.sentences) <= max(120, count_tokens(best))
 
 
 def test_irrelevant_question_is_refused_without_asking_the_model(corpus_bot):
@@ -179,44 +227,39 @@ def test_irrelevant_question_is_refused_without_asking_the_model(corpus_bot):
     bot = Chatbot(settings, embeddings=corpus_bot.embeddings, chat_model=model)
     answer = bot.ask("What is the capital of France?")
     assert answer.refused and answer.refusal_reason == NO_RELEVANT_SOURCES
-    assert answer.text == prompts_for("en").refusal and answer.sources
-    assert model.prompts == []
+    assert answer.text == EN.refusal and answer.sources and model.prompts == []
 
 
-def test_follow_up_is_condensed_before_retrieval(scripted_bot):
+def test_follow_up_searches_on_the_previous_question_and_asks_with_it(scripted_bot):
     history = [{"role": "user", "content": "OpenAIとAWSの契約の規模は？"},
                {"role": "assistant", "content": "7年間で380億ドルです[1]。"}]
-    bot = scripted_bot("OpenAIとAWSの契約はいつ発表されましたか？", "2025年11月3日に発表されました。")
+    bot = scripted_bot("0")
     answer = bot.ask("それはいつ発表されましたか？", history)
-    condense_prompt = bot.chat_model.prompts[0][0].content
-    assert "OpenAIとAWSの契約の規模は？" in condense_prompt and "7年間で380億ドルです。" in condense_prompt
+    assert answer.query == "OpenAIとAWSの契約の規模は？ それはいつ発表されましたか？"
+    assert "【質問】それはいつ発表されましたか？（直前の質問:「OpenAIとAWSの契約の規模は？」）" in \
+        bot.chat_model.prompts[0][1].content
+
+
+def test_follow_up_rewrite_when_enabled(corpus_bot):
+    settings = corpus_bot.settings.model_copy(update={"follow_up_rewrite": True})
+    model = ScriptedChatModel(replies=["OpenAIとAWSの契約はいつ発表されましたか？", "0"], prompts=[])
+    bot = Chatbot(settings, embeddings=corpus_bot.embeddings, chat_model=model)
+    bot.store, bot.retriever = corpus_bot.store, corpus_bot.retriever
+    answer = bot.ask("それはいつ発表されましたか？", [("OpenAIとAWSの契約の規模は？", "7年間で380億ドルです。")])
+    assert "OpenAIとAWSの契約の規模は？" in model.prompts[0][0].content
     assert answer.query == "OpenAIとAWSの契約はいつ発表されましたか？"
-    assert f"{answer.query}\n" in bot.chat_model.prompts[1][1].content  # the answer prompt asks it too
+    assert "【質問】OpenAIとAWSの契約はいつ発表されましたか？\n" in model.prompts[1][1].content
 
 
 # nothing, an echo of the follow-up, or an answer instead of a question
 @pytest.mark.parametrize("rewrite", ["", "それはいつ？", "OpenAIとAWSの契約は2025年11月3日に発表されました。"])
-def test_failed_rewrite_falls_back_to_the_previous_question(scripted_bot, rewrite):
-    bot = scripted_bot(rewrite, prompts_for("ja").refusal)
+def test_failed_rewrite_falls_back_to_the_previous_question(corpus_bot, rewrite):
+    settings = corpus_bot.settings.model_copy(update={"follow_up_rewrite": True})
+    model = ScriptedChatModel(replies=[rewrite, "0"], prompts=[])
+    bot = Chatbot(settings, embeddings=corpus_bot.embeddings, chat_model=model)
+    bot.store, bot.retriever = corpus_bot.store, corpus_bot.retriever
     answer = bot.ask("それはいつ？", [("OpenAIとAWSの契約の規模は？", "380億ドルです。")])
     assert answer.query == "OpenAIとAWSの契約の規模は？ それはいつ？"
-    # The model is asked the follow-up itself, with the previous question as context.
-    assert "【質問】それはいつ？（直前の質問:「OpenAIとAWSの契約の規模は？」）" in bot.chat_model.prompts[1][1].content
-
-
-def test_no_history_means_no_condense_call(scripted_bot):
-    bot = scripted_bot(f"{CUDA_CLAIM}。")
-    bot.ask(NVIDIA_JA, history=[])
-    assert len(bot.chat_model.prompts) == 1
-
-
-def test_stream_yields_text_then_the_answer(scripted_bot):
-    bot = scripted_bot(f"{CUDA_CLAIM}。")
-    events = list(bot.stream(NVIDIA_JA))
-    *deltas, answer = events
-    assert len(deltas) > 1 and all(isinstance(d, str) for d in deltas)
-    assert "".join(deltas) == f"{CUDA_CLAIM}。" and isinstance(answer, Answer)
-    assert {"retrieve_s", "first_token_s", "total_s"} <= set(answer.timings)
 
 
 @pytest.mark.parametrize("question", ["", "   \n\t", "\x00\x07"])
@@ -239,10 +282,14 @@ def test_cli_ask_json(scripted_bot, capsys, tmp_path):
     history = tmp_path / "history.json"
     history.write_text(json.dumps([{"role": "user", "content": "OpenAIとAWSの契約の規模は？"},
                                    {"role": "assistant", "content": "380億ドルです。"}]), encoding="utf-8")
-    bot = scripted_bot("OpenAIがNVIDIAを選んだ理由は？", f"{CUDA_CLAIM}。")
+    turns = json.loads(history.read_text(encoding="utf-8"))
+    evidence = evidence_of(scripted_bot(), NVIDIA_JA, turns)
+    copy = next(s for s in evidence.ranked if s.text.endswith("。") and "なぜ" not in s.text)
+    bot = scripted_bot(str(copy.id), copy.text)
     assert cmd_ask(argparse.Namespace(question=NVIDIA_JA, json=True, history=str(history)), bot) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["question"] == NVIDIA_JA and out["answer"] == f"{CUDA_CLAIM}[1]。" and out["refused"] is False
-    assert set(out["citations"][0]) == {"n", "doc_id", "title", "source", "chunk_id", "text", "quote"}
-    assert out["sources"] and set(out["timings"]) >= {"retrieve_s", "first_token_s", "total_s"}
+    assert out["question"] == NVIDIA_JA and out["refused"] is False and "[1]" in out["answer"]
+    assert out["query"] == f"OpenAIとAWSの契約の規模は？ {NVIDIA_JA}"  # the history file was read
+    assert {"n", "doc_id", "title", "source", "chunk_id", "text", "quote"} <= set(out["citations"][0])
+    assert out["sources"] and out["evidence"] and set(out["timings"]) >= {"evidence_s", "first_token_s", "total_s"}
     assert out["model"].startswith("llamacpp:")

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from chatbot import Chatbot, ChatbotError
+from chatbot.bot import check_question
+from chatbot.citations import is_question
 from conftest import CORPUS
 
 BIN = Path(sys.executable).parent / "chatbot"
@@ -69,8 +71,12 @@ def test_a_100000_character_question_gets_a_message_not_a_crash(scripted_bot):
 
 
 def test_control_characters_and_emoji_are_fine(scripted_bot):
-    bot: Chatbot = scripted_bot("OpenAIはNVIDIAの成熟したCUDAソフトウェア・エコシステムを優先しました。")
-    answer = bot.ask("🤔 なぜOpenAIは\x00Trainiumではなく\x1bNVIDIAを選んだの？🚀")
+    question = "🤔 なぜOpenAIは\x00Trainiumではなく\x1bNVIDIAを選んだの？🚀"
+    probe: Chatbot = scripted_bot()
+    _, found = probe.chain.prepare.invoke({"question": check_question(question), "history": None})
+    copy = next(s for s in found.evidence.ranked if s.text.endswith("。") and not is_question(s.text))
+    bot: Chatbot = scripted_bot(str(copy.id), copy.text)  # choose a statement and copy it
+    answer = bot.ask(question)
     assert not answer.refused and answer.citations
     assert "\x00" not in bot.chat_model.prompts[0][1].content and "🚀" in bot.chat_model.prompts[0][1].content
 

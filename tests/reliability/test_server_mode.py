@@ -4,13 +4,12 @@ it is back, the same Chatbot object (no restart) works again."""
 import pytest
 
 from chatbot import Chatbot, Settings
+from chatbot.citations import is_question
 from chatbot.errors import StoreUnavailableError
 from conftest import ScriptedChatModel
 from helpers import free_port, start_chroma
 
-from test_chain import CUDA_CLAIM, NVIDIA_JA
-
-CLAIM = CUDA_CLAIM + "。"
+from test_chain import NVIDIA_JA
 
 
 @pytest.mark.server
@@ -18,11 +17,15 @@ def test_server_down_then_back_without_restarting(tmp_path, e5, corpus_copy):
     port = free_port()
     path = tmp_path / "chroma-server"
     server = start_chroma(path, port)
-    model = ScriptedChatModel(replies=[CLAIM, CLAIM], prompts=[])
+    model = ScriptedChatModel(replies=[], prompts=[])
     bot = Chatbot(Settings(data_dir=tmp_path / "data", chroma_url=f"http://127.0.0.1:{port}"),
                   embeddings=e5, chat_model=model)
     try:
         assert bot.ingest(corpus_copy).chunks_added > 0
+        # The model's script: choose a statement of the evidence and copy it (twice: before and after the outage).
+        _, found = bot.chain.prepare.invoke({"question": NVIDIA_JA, "history": None})
+        copy = next(s for s in found.evidence.ranked if s.text.endswith("。") and not is_question(s.text))
+        model.replies += [str(copy.id), copy.text] * 2
         assert not bot.ask(NVIDIA_JA).refused
         server.terminate()
         server.wait(timeout=30)

@@ -1,0 +1,66 @@
+"""Cheap checks that the evidence can hold the kind of answer a question asks for.
+
+A true article sentence that does not answer the question is the small model's favourite
+mistake: asked *when*, it cites a sentence with no date in it. The question word says what
+kind of answer is wanted (いつ/when → a date, いくら/how much → an amount, 何人/how many
+people → a count, 誰/who → a person or organisation); when no evidence sentence holds anything
+of that kind, the evidence cannot answer and the question is refused before the model is asked.
+
+The patterns are deliberately broad (a false refusal is worse than one more question for the
+model's scored decision, which comes next); they were written from the question words of the
+dev set and JSQuAD, not from test questions.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Iterable
+
+_MONTHS = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:tember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+
+# (kind, question pattern): the first match decides; order matters (何人 before 何).
+_QUESTION_KINDS: list[tuple[str, re.Pattern]] = [
+    ("count", re.compile(r"何人|何名|how many (?:people|persons|employees|workers|jobs)", re.I)),
+    ("date", re.compile(r"いつ|何年|何月|何日|何時|日付|時期|when\b|what (?:year|date|day|month|time)|which (?:year|date|day|month)", re.I)),
+    ("amount", re.compile(r"いくら|金額|何円|何ドル|how much (?:money|did|does|is|was|will|would|are|were|cost)|how much\b|what (?:amount|price|value)", re.I)),
+    ("person", re.compile(r"誰|だれ|どなた|\bwho\b|\bwhom\b", re.I)),
+]
+
+_KIND_IN_TEXT: dict[str, re.Pattern] = {
+    # 2025年, 11月3日, 3日, 年前, 今年, 来週, 2025, November 3, 5〜10年, 平成
+    "date": re.compile(
+        rf"\d+\s*(?:年|月|日|時|週|世紀)|(?:今|昨|来|先|前|翌|同)(?:年|月|週|日)|年代|年度|期間|平成|令和|昭和|"
+        rf"\b(?:1[89]|20)\d{{2}}\b|\b{_MONTHS}\b|\b(?:year|month|week|day)s?\b|当時|最近|近年|曜日", re.I),
+    # numbers with a currency or a scale: 380億ドル, $38 billion, 5.8兆円, 1株100円
+    "amount": re.compile(
+        r"[$¥€£]\s*\d|\d[\d,.]*\s*(?:千|万|億|兆)?\s*(?:円|ドル|ユーロ|ポンド|元|ウォン)|"
+        r"\d[\d,.]*\s*(?:千|万|億|兆)|\d[\d,.]*\s*(?:thousand|million|billion|trillion|bn|mn|[kKmMbB]\b)|"
+        r"\d[\d,.]*\s*(?:dollars?|yen|euros?)|(?:USD|JPY|EUR)\s*\d", re.I),
+    "count": re.compile(r"\d[\d,.]*\s*(?:万|千|百)?\s*(?:人|名)|(?:数|何)(?:千|百|万)人|\d[\d,.]*\s*(?:people|persons|employees|workers|jobs)", re.I),
+    # Names: katakana words, Latin capitals, or a title/affiliation word; kanji names are caught
+    # by the honorifics and titles that Japanese news puts after them.
+    "person": re.compile(
+        r"[\u30a1-\u30fa\u30fc]{2,}|[A-Z][A-Za-z]+|氏|さん|社長|会長|CEO|CFO|代表|首相|大統領|大臣|長官|"
+        r"知事|議員|教授|記者|会社|社|省|庁|政府|委員会|銀行|大学|研究所|グループ|財団|協会"),
+}
+
+
+def expected_kind(question: str) -> str | None:
+    """The kind of answer ``question`` asks for (``date``, ``amount``, ``count``, ``person``), or
+    ``None`` when its form does not say (why / how / what)."""
+    q = unicodedata.normalize("NFKC", question)
+    if re.search(r"なぜ|どうして|理由|\bwhy\b|\bhow\b(?! (?:much|many))", q, re.I) and not re.search(r"いつ|\bwhen\b", q, re.I):
+        return None  # "why did X happen in 2025" asks for a reason, not a date
+    for kind, pattern in _QUESTION_KINDS:
+        if pattern.search(q):
+            return kind
+    return None
+
+
+def holds_kind(kind: str | None, texts: Iterable[str]) -> bool:
+    """Whether any of ``texts`` contains something of ``kind`` (always true for ``None``)."""
+    if kind is None:
+        return True
+    pattern = _KIND_IN_TEXT[kind]
+    return any(pattern.search(unicodedata.normalize("NFKC", t)) for t in texts)
