@@ -28,9 +28,9 @@ _QUESTION_KINDS: list[tuple[str, re.Pattern]] = [
 ]
 
 _KIND_IN_TEXT: dict[str, re.Pattern] = {
-    # 2025年, 11月3日, 3日, 年前, 今年, 来週, 2025, November 3, 5〜10年, 平成
+    # 2025年, 11月3日, 3日, 年前, 今年, 来週, 2025, November 3, 5〜10年, 平成 (not durations: 7年間)
     "date": re.compile(
-        rf"\d+\s*(?:年|月|日|時|週|世紀)|(?:今|昨|来|先|前|翌|同)(?:年|月|週|日)|年代|年度|期間|平成|令和|昭和|"
+        rf"\d+\s*(?:年(?!間)|月(?!間)|日(?!間)|時(?!間)|週(?!間)|世紀)|(?:今|昨|来|先|前|翌|同)(?:年|月|週|日)|年代|年度|平成|令和|昭和|"
         rf"\b(?:1[89]|20)\d{{2}}\b|\b{_MONTHS}\b|\b(?:year|month|week|day)s?\b|当時|最近|近年|曜日", re.I),
     # numbers with a currency or a scale: 380億ドル, $38 billion, 5.8兆円, 1株100円
     "amount": re.compile(

@@ -1,8 +1,9 @@
 """Prompts as data: one YAML file per language in ``chatbot/prompts/``.
 
 Each file holds the evidence prompt (fixed system text, the numbered evidence grouped by
-article, the question and the decision: "which evidence sentence answers it, or 0 for none"),
-the answer turn that follows the model's choice, the condense (follow-up rewrite) prompt, the follow-up fallback, the refusal and quote
+article, the question and the yes/no answerability question), the answer turn that follows a
+"yes", the label of the verbatim quote that leads every answer, the condense (follow-up
+rewrite) prompt, the follow-up fallback, the refusal
 messages and the phrases by which a model says the evidence does not hold the answer.
 
 The system text never changes and the evidence comes before the question, so llama.cpp reuses
@@ -68,6 +69,8 @@ class PromptSet:
     byline: str
     line: str
     decide: str
+    yes: str
+    no: str
     answer: str
     refusal: str
     quote: str
@@ -89,16 +92,14 @@ class PromptSet:
         return "\n".join(blocks)
 
     def decision_messages(self, evidence: str, question: str) -> list[BaseMessage]:
-        """Evidence, question and "which sentence answers it (0: none)?" (the model's next token is scored)."""
+        """Evidence, question and the yes/no answerability question (the model's next token is scored)."""
         return [SystemMessage(self.system),
                 HumanMessage(self.evidence.format(evidence=evidence, question=neutralize(question))
                              + "\n" + self.decide)]
 
-    def answer_messages(self, evidence: str, question: str, chosen: int) -> list[BaseMessage]:
-        """The decision prompt answered with evidence sentence ``chosen``, then the request for
-        the cited answer."""
-        return self.decision_messages(evidence, question) + [AIMessage(str(chosen)),
-                                                             HumanMessage(self.answer.format(n=chosen))]
+    def answer_messages(self, evidence: str, question: str) -> list[BaseMessage]:
+        """The decision prompt answered "yes", then the request for the cited answer."""
+        return self.decision_messages(evidence, question) + [AIMessage(self.yes), HumanMessage(self.answer)]
 
     @property
     def condense_prompt(self) -> ChatPromptTemplate:

@@ -90,6 +90,17 @@ QUESTION_NUMBER_MIN = 100
 # sentence punctuation, so a heading or a byline line ("この記事の監修") is never the answer.
 # Chosen by reading dev answers (headings quoted as answers), not tuned further.
 MIN_QUOTE_CHARS = 15
+# The quote that leads an answer is the best-scoring full sentence, unless one of the next best
+# holds the kind of answer the question asks for (いつ → a date) and it does not: scores of
+# sentences on one topic are close, the answer type is not. Among the top 3: a design choice.
+QUOTE_CANDIDATES = 3
+
+# --- Follow-ups ----------------------------------------------------------------------------------
+# A follow-up is searched as "previous question + follow-up" (no model call). Dev follow-ups
+# (15 answerable), all gold sentences in the evidence: concatenation 12/15 (400 tokens), the
+# model's rewrite 12/15 (one model call more, before the evidence can be shown), concatenation
+# plus the follow-up's own 2 best passages 11/15 (250 tokens): so concatenation, and
+# follow_up_rewrite stays off by default.
 
 # --- Prompts -------------------------------------------------------------------------------------
 # Lines of history shown when rewriting a follow-up, and the characters kept of each.

@@ -4,8 +4,7 @@ decision, citations that quote evidence sentences, the quote fallback, refusal r
 API and CLI.
 
 The scripted model has no logits, so the chain's decision step falls back to reading its short
-reply: every script starts with the decision, the number of the evidence sentence that answers
-("0": none)."""
+reply: every script starts with the decision ("はい"/"Yes" or "いいえ"/"No")."""
 
 import argparse
 import json
@@ -15,6 +14,8 @@ import pytest
 from chatbot import Chatbot, EvidenceFound
 from chatbot.chain import (ANSWER_TYPE, MODEL_REFUSED, NO_RELEVANT_SOURCES, NOT_ANSWERABLE, TERMS_NOT_FOUND,
                            UNSUPPORTED, Answer)
+from chatbot.chain import best_sentence, quote_text
+from chatbot.citations import is_question
 from chatbot.cli import cmd_ask
 from chatbot.errors import EmptyIndexError, InvalidQuestionError
 from chatbot.prompts import language_of, prompts_for
@@ -26,12 +27,19 @@ NVIDIA_EN = "Why did OpenAI choose NVIDIA over Trainium?"
 JA, EN = prompts_for("ja"), prompts_for("en")
 
 
-def claim_in(bot, question):
-    """``(n, sentence)``: a full evidence sentence about NVIDIA that the chain selects for
-    ``question`` (whatever the evidence budget), to script an answer that copies it."""
+def claim_in(bot, question, needle="NVIDIA"):
+    """``(n, sentence)``: a full evidence sentence (with ``needle``, other than the quoted best one)
+    that the chain selects for ``question``, to script an answer that copies it."""
     evidence = evidence_of(bot, question)
-    s = next(s for s in evidence.ranked if "NVIDIA" in s.text and s.text.endswith("。") and "なぜ" not in s.text)
+    best = best_sentence(evidence)
+    s = next(s for s in evidence.ranked if needle in s.text and s.text.endswith("。") and s is not best
+             and not is_question(s.text))
     return s.id, s.text[:-1]
+
+
+def lead(bot, question, prompts=None):
+    """The verbatim quote that opens every answer, with its label."""
+    return quote_text(prompts or JA, best_sentence(evidence_of(bot, question)).text)
 
 
 def evidence_of(bot, question, history=None):
@@ -39,14 +47,9 @@ def evidence_of(bot, question, history=None):
     return found.evidence
 
 
-def number_of(bot, question, needle):
-    """The evidence number of the sentence containing ``needle``."""
-    return next(s.id for s in evidence_of(bot, question).sentences if needle in s.text)
-
-
 def test_prompt_shows_numbered_evidence_by_article_then_the_question(scripted_bot):
     n, claim = claim_in(scripted_bot(), NVIDIA_JA)
-    bot = scripted_bot(str(n), f"{claim}。")
+    bot = scripted_bot("はい", f"{claim}。")
     bot.ask(NVIDIA_JA)
     decision, answer = bot.chat_model.prompts
     system, user = decision
@@ -55,119 +58,108 @@ def test_prompt_shows_numbered_evidence_by_article_then_the_question(scripted_bo
     assert f"[{n}] {claim}" in user.content  # the evidence reached the model, numbered
     # The answer turn extends the decision prompt: nothing is read twice.
     assert [m.content for m in answer[:2]] == [system.content, user.content]
-    assert answer[2].content == str(n) and answer[3].content == JA.answer.format(n=n)
+    assert answer[2].content == JA.yes and answer[3].content == JA.answer
 
 
-def test_evidence_is_yielded_before_the_model_writes(scripted_bot):
+def test_evidence_then_the_quote_then_the_model_are_streamed(scripted_bot):
     n, claim = claim_in(scripted_bot(), NVIDIA_JA)
-    bot = scripted_bot(str(n), f"{claim}。")
+    bot = scripted_bot("はい", f"{claim}。")
     events = list(bot.stream(NVIDIA_JA))
     assert isinstance(events[0], EvidenceFound) and isinstance(events[-1], Answer)
-    deltas = events[1:-1]
-    assert len(deltas) > 1 and all(isinstance(d, str) for d in deltas) and "".join(deltas) == f"{claim}。"
+    quote, *deltas = events[1:-1]
+    assert quote == lead(bot, NVIDIA_JA) + "\n"  # known before the model writes
+    assert len(deltas) > 1 and "".join(deltas) == f"{claim}。"
     for s in events[0].evidence.sentences:  # exact spans of the passages
         assert s.result.text[s.start:s.end] == s.text
     answer = events[-1]
-    assert {"evidence_s", "decide_s", "first_token_s", "total_s"} <= set(answer.timings)
-    assert answer.timings["evidence_s"] <= answer.timings["first_token_s"]
+    assert {"evidence_s", "decide_s", "first_token_s", "model_first_token_s", "total_s"} <= set(answer.timings)
+    assert answer.timings["evidence_s"] <= answer.timings["first_token_s"] <= answer.timings["model_first_token_s"]
     assert [e["text"] for e in answer.evidence] == [s.text for s in events[0].evidence.sentences]
 
 
-def test_citation_quotes_the_cited_evidence_sentence_verbatim(scripted_bot):
+def test_answer_is_the_verbatim_quote_then_the_checked_answer_citing_its_sentence(scripted_bot):
     n, claim = claim_in(scripted_bot(), NVIDIA_JA)
-    bot = scripted_bot(str(n), f"{claim}[{n}][99]。")  # a valid number and one that names nothing
+    bot = scripted_bot("はい", f"{claim}[{n}][99]。")  # a valid number and one that names nothing
     answer = bot.ask(NVIDIA_JA)
-    assert not answer.refused and not answer.quoted and answer.chosen_evidence == n
-    assert answer.text == f"{claim}[1]。"
-    [citation] = answer.citations
-    assert citation.evidence_id == n and citation.quote == f"{claim}。"
-    assert citation.text[citation.start:citation.end] == citation.quote  # verbatim article text
-    assert citation.doc_id and citation.title and citation.chunk_id
+    assert not answer.refused and not answer.quoted
+    assert answer.text == f"{lead(bot, NVIDIA_JA)}[1]\n{claim}[2]。"
+    quote, cited = answer.citations
+    assert quote.quote == best_sentence(evidence_of(bot, NVIDIA_JA)).text
+    assert cited.evidence_id == n and cited.quote == f"{claim}。"
+    for c in answer.citations:  # verbatim article text
+        assert c.text[c.start:c.end] == c.quote and c.doc_id and c.title and c.chunk_id
 
 
 def test_wrong_citation_is_moved_to_the_supporting_sentence(scripted_bot):
     probe = scripted_bot()
     n, claim = claim_in(probe, NVIDIA_JA)
     wrong = next(s.id for s in evidence_of(probe, NVIDIA_JA).sentences if s.id != n and "NVIDIA" not in s.text)
-    answer = scripted_bot(str(wrong), f"{claim}[{wrong}]。").ask(NVIDIA_JA)
-    assert answer.text == f"{claim}[1]。" and answer.citations[0].evidence_id == n
+    answer = scripted_bot("はい", f"{claim}[{wrong}]。").ask(NVIDIA_JA)
+    assert answer.text.endswith(f"\n{claim}[2]。") and answer.citations[1].evidence_id == n
 
 
 def test_uncited_sentence_is_aligned_to_its_evidence(scripted_bot):
     n, claim = claim_in(scripted_bot(), NVIDIA_JA)
-    answer = scripted_bot("1", f"{claim}。").ask(NVIDIA_JA)
-    assert answer.text == f"{claim}[1]。" and answer.citations[0].evidence_id == n
+    answer = scripted_bot("はい", f"{claim}。").ask(NVIDIA_JA)
+    assert answer.text.endswith(f"\n{claim}[2]。") and answer.citations[1].evidence_id == n
 
 
 def test_unsupported_sentence_is_dropped_and_the_rest_kept(scripted_bot):
     n, claim = claim_in(scripted_bot(), NVIDIA_JA)
-    answer = scripted_bot(str(n), f"{claim}。また、OpenAIはGoogleのTPUも450億ドル分購入しました。").ask(NVIDIA_JA)
-    assert not answer.refused and answer.text == f"{claim}[1]。"
+    answer = scripted_bot("はい", f"{claim}。また、OpenAIはGoogleのTPUも450億ドル分購入しました。").ask(NVIDIA_JA)
+    assert not answer.refused and answer.text.endswith(f"\n{claim}[2]。")
     assert answer.removed == ["また、OpenAIはGoogleのTPUも450億ドル分購入しました。"]
 
 
-def test_answer_with_nothing_supported_is_refused(scripted_bot):
-    answer = scripted_bot("1", "OpenAIはGoogleのTPUも450億ドル分購入しました[1]。").ask(NVIDIA_JA)
-    assert answer.refused and answer.refusal_reason == UNSUPPORTED and answer.text == JA.refusal
-    assert answer.removed == ["OpenAIはGoogleのTPUも450億ドル分購入しました。"] and answer.evidence
-
-
-def test_quote_fallback_quotes_the_chosen_evidence_sentence_verbatim(corpus_bot):
-    settings = corpus_bot.settings.model_copy(update={"quote_fallback": True})
-    model = ScriptedChatModel(replies=["2", "OpenAIはGoogleのTPUも450億ドル分購入しました[1]。"], prompts=[])
-    bot = Chatbot(settings, embeddings=corpus_bot.embeddings, chat_model=model)
-    bot.store, bot.retriever = corpus_bot.store, corpus_bot.retriever
-    events = list(bot.stream(NVIDIA_JA))
-    evidence, answer = events[0].evidence, events[-1]
-    assert not answer.refused and answer.quoted and answer.chosen_evidence == 2
-    assert answer.removed == ["OpenAIはGoogleのTPUie450億ドル分購入しました。".replace("ie", "も")]
-    [citation] = answer.citations
-    assert citation.quote == evidence.get(2).text and answer.text == f"{JA.quote}「{citation.quote}」[1]"
-    assert citation.text[citation.start:citation.end] == citation.quote
-
-
-def test_rhetorical_question_copied_from_an_article_is_no_answer(scripted_bot):
-    answer = scripted_bot("1", "なぜ今、OpenAIはこの一手を選んだのか[1]。").ask(NVIDIA_JA)
-    assert answer.refused and answer.refusal_reason == UNSUPPORTED
+@pytest.mark.parametrize("reply", [
+    "OpenAIはGoogleのTPUも450億ドル分購入しました[1]。",  # unsupported, with a made-up figure
+    "なぜ今、OpenAIはこの一手を選んだのか[1]。",          # an article's rhetorical question: no claim
+])
+def test_when_every_model_sentence_fails_the_quote_stands_alone(scripted_bot, reply):
+    bot = scripted_bot("はい", reply)
+    answer = bot.ask(NVIDIA_JA)
+    assert not answer.refused and answer.quoted
+    assert answer.text == f"{lead(bot, NVIDIA_JA)}[1]" and len(answer.citations) == 1
+    c = answer.citations[0]
+    assert c.text[c.start:c.end] == c.quote
 
 
 def test_decision_no_refuses_without_writing(scripted_bot):
-    bot = scripted_bot("0")
+    bot = scripted_bot("いいえ")
     answer = bot.ask(NVIDIA_JA)
     assert answer.refused and answer.refusal_reason == NOT_ANSWERABLE and answer.text == JA.refusal
-    assert len(bot.chat_model.prompts) == 1 and answer.answerable == 0.0 and answer.chosen_evidence is None
+    assert len(bot.chat_model.prompts) == 1 and answer.answerable == 0.0
 
 
 def test_model_refusal_becomes_a_refusal(scripted_bot):
-    answer = scripted_bot("1", "申し訳ありませんが、根拠文にはOpenAIの従業員数は記載されていません。").ask(
+    answer = scripted_bot("はい", "申し訳ありませんが、根拠文にはOpenAIの従業員数は記載されていません。").ask(
         "OpenAIの従業員数について教えてください。")
     assert answer.refused and answer.refusal_reason == MODEL_REFUSED
     assert answer.text == JA.refusal and answer.citations == [] and answer.sources
 
 
 def test_fabricated_number_is_removed(scripted_bot):
-    # "How many people" needs a count in the evidence; a made-up head count must not survive.
-    answer = scripted_bot("1", "OpenAIの従業員は3,500人です[1]。").ask("OpenAIとAWSの契約について教えてください。")
+    answer = scripted_bot("はい", "OpenAIの従業員は3,500人です[1]。").ask("OpenAIとAWSの契約について教えてください。")
     assert "3,500" not in answer.text and answer.removed == ["OpenAIの従業員は3,500人です。"]
 
 
 def test_english_question_is_answered_in_english_from_japanese_evidence(scripted_bot):
     probe = scripted_bot()
     evidence = evidence_of(probe, NVIDIA_EN)
-    n = next(s.id for s in evidence.ranked if "GB200" in s.text)  # AWS supplies GB200 and GB300 NVIDIA GPUs
+    n = next(s.id for s in evidence.ranked if "GB200" in s.text and s is not best_sentence(evidence))
     english = "AWS supplies hundreds of thousands of NVIDIA GB200 and GB300 GPUs"
-    bot = scripted_bot(str(n), f"{english} [{n}]. It also bought 450 billion dollars of TPU v5 chips [{n}].")
+    bot = scripted_bot("Yes", f"{english} [{n}]. It also bought 450 billion dollars of TPU v5 chips [{n}].")
     answer = bot.ask(NVIDIA_EN)
     decision, _ = bot.chat_model.prompts
     assert decision[0].content == EN.system and f"QUESTION: {NVIDIA_EN}\n{EN.decide}" in decision[1].content
     assert not answer.refused and answer.language == "en"
-    assert answer.text == f"{english}[1]."  # the made-up amount and code are removed
+    assert answer.text == f"{lead(bot, NVIDIA_EN, EN)}[1]\n{english}[2]."  # made-up amount and code removed
     assert answer.removed == ["It also bought 450 billion dollars of TPU v5 chips."]
-    assert "GB200" in answer.citations[0].quote
+    assert "GB200" in answer.citations[1].quote
 
 
 def test_english_refusal_is_in_english(scripted_bot):
-    answer = scripted_bot("0").ask(NVIDIA_EN)
+    answer = scripted_bot("No").ask(NVIDIA_EN)
     assert answer.refused and answer.text == EN.refusal
 
 
@@ -191,7 +183,7 @@ def test_question_terms_found_in_the_passages_reach_the_model(scripted_bot):
     # Numbers compare by value: 380億ドル = $38 billion; names across languages count only as codes.
     for question in ["OpenAIはAWSと380億ドルの契約を何年間結びましたか？",
                      "Why did Satya Nadella say that power, not chips, limits the $38 billion AWS deal?"]:
-        answer = scripted_bot("0").ask(question)
+        answer = scripted_bot("いいえ").ask(question)
         assert answer.missing_terms == [] and answer.refusal_reason == NOT_ANSWERABLE
 
 
@@ -205,7 +197,7 @@ def test_question_asking_when_with_no_date_in_the_evidence_is_refused_in_code(sc
 
 
 def test_publisher_is_shown_with_each_article(scripted_bot):
-    bot = scripted_bot("0")
+    bot = scripted_bot("No")
     answer = bot.ask("What does the MAD MAN Monthly Report say about power?")
     assert answer.missing_terms == [] and answer.refusal_reason == NOT_ANSWERABLE  # the model was asked
     assert "(MAD MAN Monthly Report" in bot.chat_model.prompts[0][1].content
@@ -233,7 +225,7 @@ def test_irrelevant_question_is_refused_without_asking_the_model(corpus_bot):
 def test_follow_up_searches_on_the_previous_question_and_asks_with_it(scripted_bot):
     history = [{"role": "user", "content": "OpenAIとAWSの契約の規模は？"},
                {"role": "assistant", "content": "7年間で380億ドルです[1]。"}]
-    bot = scripted_bot("0")
+    bot = scripted_bot("いいえ")
     answer = bot.ask("それはいつ発表されましたか？", history)
     assert answer.query == "OpenAIとAWSの契約の規模は？ それはいつ発表されましたか？"
     assert "【質問】それはいつ発表されましたか？（直前の質問:「OpenAIとAWSの契約の規模は？」）" in \
@@ -242,7 +234,7 @@ def test_follow_up_searches_on_the_previous_question_and_asks_with_it(scripted_b
 
 def test_follow_up_rewrite_when_enabled(corpus_bot):
     settings = corpus_bot.settings.model_copy(update={"follow_up_rewrite": True})
-    model = ScriptedChatModel(replies=["OpenAIとAWSの契約はいつ発表されましたか？", "0"], prompts=[])
+    model = ScriptedChatModel(replies=["OpenAIとAWSの契約はいつ発表されましたか？", "いいえ"], prompts=[])
     bot = Chatbot(settings, embeddings=corpus_bot.embeddings, chat_model=model)
     bot.store, bot.retriever = corpus_bot.store, corpus_bot.retriever
     answer = bot.ask("それはいつ発表されましたか？", [("OpenAIとAWSの契約の規模は？", "7年間で380億ドルです。")])
@@ -255,7 +247,7 @@ def test_follow_up_rewrite_when_enabled(corpus_bot):
 @pytest.mark.parametrize("rewrite", ["", "それはいつ？", "OpenAIとAWSの契約は2025年11月3日に発表されました。"])
 def test_failed_rewrite_falls_back_to_the_previous_question(corpus_bot, rewrite):
     settings = corpus_bot.settings.model_copy(update={"follow_up_rewrite": True})
-    model = ScriptedChatModel(replies=[rewrite, "0"], prompts=[])
+    model = ScriptedChatModel(replies=[rewrite, "いいえ"], prompts=[])
     bot = Chatbot(settings, embeddings=corpus_bot.embeddings, chat_model=model)
     bot.store, bot.retriever = corpus_bot.store, corpus_bot.retriever
     answer = bot.ask("それはいつ？", [("OpenAIとAWSの契約の規模は？", "380億ドルです。")])
@@ -285,7 +277,7 @@ def test_cli_ask_json(scripted_bot, capsys, tmp_path):
     turns = json.loads(history.read_text(encoding="utf-8"))
     evidence = evidence_of(scripted_bot(), NVIDIA_JA, turns)
     copy = next(s for s in evidence.ranked if s.text.endswith("。") and "なぜ" not in s.text)
-    bot = scripted_bot(str(copy.id), copy.text)
+    bot = scripted_bot("はい", copy.text)
     assert cmd_ask(argparse.Namespace(question=NVIDIA_JA, json=True, history=str(history)), bot) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["question"] == NVIDIA_JA and out["refused"] is False and "[1]" in out["answer"]

@@ -98,7 +98,8 @@ def ask(page, question: str) -> None:
     box = page.locator("#question textarea")
     box.fill(question)
     box.press("Enter")
-    expect(page.locator("#sources .source, #sources .refusal").first).to_be_visible(timeout=300_000)
+    # The final sources (citations or a refusal), not the evidence shown while the model writes.
+    expect(page.locator("#sources .source:not(.evidence), #sources .refusal").first).to_be_visible(timeout=300_000)
 
 
 def upload(page, *files: Path) -> str:
@@ -113,7 +114,7 @@ def upload(page, *files: Path) -> str:
 def test_chat_answers_with_a_highlighted_source(page, tmp_path):
     from playwright.sync_api import expect
 
-    ask(page, "なぜOpenAIはTrainiumではなくNVIDIAを選んだのですか？")
+    ask(page, "OpenAIとAWSの契約の規模はどのくらいですか？")
     bot_message = page.locator("#chat .message.bot, #chat [data-testid='bot']").last
     expect(bot_message).to_contain_text("[1]")
     source = page.locator("#sources .source").first
@@ -125,6 +126,36 @@ def test_chat_answers_with_a_highlighted_source(page, tmp_path):
 
     page.get_by_role("button", name="Clear conversation").click()
     expect(page.locator("#sources .source")).to_have_count(0)
+
+
+WATCH_EVIDENCE = """() => {
+  // Not yet an answer: empty, the placeholder, Gradio's pending text, or the "sources found" label.
+  const label = (t) => t === '' || t === '…' || t.startsWith('Loading') || t.startsWith('根拠が見つかりました')
+    || t.startsWith('Sources found');
+  window.__events = [];
+  new MutationObserver(() => {
+    const now = performance.now();
+    if (!window.__evidenceAt && document.querySelector('#evidence')) window.__evidenceAt = now;
+    const bots = document.querySelectorAll("#chat .message.bot, #chat [data-testid='bot']");
+    const text = bots.length ? bots[bots.length - 1].innerText.trim() : '';
+    if (!window.__answerAt && bots.length && !label(text)) { window.__answerAt = now; window.__firstText = text; }
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def test_evidence_is_shown_before_the_first_answer_token(page):
+    from playwright.sync_api import expect
+
+    page.evaluate(WATCH_EVIDENCE)
+    box = page.locator("#question textarea")
+    box.fill("OpenAIとAWSの契約の規模はどのくらいですか？")
+    box.press("Enter")
+    expect(page.locator("#evidence")).to_be_visible(timeout=120_000)
+    expect(page.locator("#evidence")).to_contain_text("[1]")  # numbered evidence sentences
+    expect(page.locator("#sources .source:not(.evidence), #sources .refusal").first).to_be_visible(timeout=300_000)
+    evidence_at, answer_at = page.evaluate("[window.__evidenceAt, window.__answerAt]")
+    assert evidence_at is not None and answer_at is not None, page.evaluate("window.__firstText")
+    assert evidence_at < answer_at, page.evaluate("window.__firstText")  # evidence before the first answer word
 
 
 def test_login_is_required_and_a_wrong_password_is_refused(browser, web_app):

@@ -68,7 +68,7 @@ def ask(page, question: str) -> str:
     box = page.locator("#question textarea")
     box.fill(question)
     box.press("Enter")
-    expect(page.locator("#sources .source, #sources .refusal").first).to_be_visible(timeout=600_000)
+    expect(page.locator("#sources .source:not(.evidence), #sources .refusal").first).to_be_visible(timeout=600_000)
     return page.locator("#sources").inner_text()
 
 
@@ -113,7 +113,7 @@ def test_answer_from_a_pdf_shows_the_page(page):
     from playwright.sync_api import expect
 
     ask(page, "ミナトセルSの量産はいつ、どこの工場で始まりますか？")
-    source = page.locator("#sources .source").first
+    source = page.locator("#sources .source:not(.evidence)").first
     expect(source).to_contain_text(fx.PDF_TITLE)
     expect(source).to_contain_text("p. 3")
 

@@ -75,7 +75,7 @@ def test_control_characters_and_emoji_are_fine(scripted_bot):
     probe: Chatbot = scripted_bot()
     _, found = probe.chain.prepare.invoke({"question": check_question(question), "history": None})
     copy = next(s for s in found.evidence.ranked if s.text.endswith("。") and not is_question(s.text))
-    bot: Chatbot = scripted_bot(str(copy.id), copy.text)  # choose a statement and copy it
+    bot: Chatbot = scripted_bot("はい", copy.text)  # answerable, and a statement copied from the evidence
     answer = bot.ask(question)
     assert not answer.refused and answer.citations
     assert "\x00" not in bot.chat_model.prompts[0][1].content and "🚀" in bot.chat_model.prompts[0][1].content

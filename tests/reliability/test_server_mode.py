@@ -22,10 +22,10 @@ def test_server_down_then_back_without_restarting(tmp_path, e5, corpus_copy):
                   embeddings=e5, chat_model=model)
     try:
         assert bot.ingest(corpus_copy).chunks_added > 0
-        # The model's script: choose a statement of the evidence and copy it (twice: before and after the outage).
+        # The model's script: "answerable", then a statement copied from the evidence (before and after the outage).
         _, found = bot.chain.prepare.invoke({"question": NVIDIA_JA, "history": None})
         copy = next(s for s in found.evidence.ranked if s.text.endswith("。") and not is_question(s.text))
-        model.replies += [str(copy.id), copy.text] * 2
+        model.replies += ["はい", copy.text] * 2
         assert not bot.ask(NVIDIA_JA).refused
         server.terminate()
         server.wait(timeout=30)
