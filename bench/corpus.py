@@ -84,3 +84,14 @@ def write(n: int, folder: Path, seed: int = 0) -> Path:
         if not f.exists() or f.read_text(encoding="utf-8") != text:
             f.write_text(text, encoding="utf-8")
     return folder
+
+
+def dev_questions(ids: list[str] | None = None, n: int | None = None) -> list[dict]:
+    """Rows of the dev split (``eval/dev.jsonl``; never the test set): those with ``ids``, in that
+    order, or the first ``n`` that stand alone (no follow-ups)."""
+    with (ROOT / "eval" / "dev.jsonl").open(encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    if ids is not None:
+        by_id = {r["id"]: r for r in rows}
+        return [by_id[i] for i in ids]
+    return [r for r in rows if r["type"] != "follow_up"][:n]
