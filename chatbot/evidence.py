@@ -23,10 +23,9 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .chunking import count_tokens, split_sentences
-from .citations import is_question
 from .lexical import tokenize
 from .retrieval import SearchResult
-from .rules import ARTICLE_MARGIN, GAP_CHARS, MAX_EVIDENCE_SENTENCES, NEIGHBOUR_SEEDS, LEXICAL_WEIGHT, QUESTION_SENTENCE_PENALTY, QUESTION_WORDS, RANK_WEIGHT
+from .rules import ARTICLE_MARGIN, GAP_CHARS, MAX_EVIDENCE_SENTENCES, NEIGHBOUR_SEEDS, LEXICAL_WEIGHT, QUESTION_WORDS, RANK_WEIGHT
 
 Vectors = Callable[[list[str]], np.ndarray]  # texts -> unit passage vectors (n, dim)
 
@@ -124,8 +123,6 @@ def score_sentences(questions: Sequence[str], results: Sequence[SearchResult], q
         lexical = max((sum(weight(t) for t in q if t in words[i]) / sum(weight(t) for t in q) for q in terms),
                       default=0.0)
         c.score = float(dense[i].max()) + LEXICAL_WEIGHT * lexical + RANK_WEIGHT * (1 - c.rank / k)
-        if is_question(c.text):  # a rhetorical question in an article raises a topic, it does not answer
-            c.score -= QUESTION_SENTENCE_PENALTY
     return candidates
 
 

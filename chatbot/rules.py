@@ -10,29 +10,26 @@ fields; their defaults are documented there with the same provenance.
 from __future__ import annotations
 
 # --- Evidence selection (chatbot.evidence) ------------------------------------------------------
-# Sentence score = e5 cosine(question, sentence) + LEXICAL_WEIGHT × share of the question's
-# character bigrams found in the sentence + RANK_WEIGHT × (1 - passage rank / k).
-# LEXICAL_WEIGHT 0.5: the recipe measured on a 60-question JSQuAD sample (NOTES §1: top-1
+# Sentence score = e5 cosine(question, sentence) + LEXICAL_WEIGHT × lexical + RANK_WEIGHT ×
+# (1 - passage rank / k), where lexical is the IDF-weighted share of the question's content words
+# (Sudachi normalized forms, IDF over the candidate sentences) found in the sentence.
+# LEXICAL_WEIGHT 0.5: the recipe measured on a 60-question JSQuAD sample (NOTES §1: the top-1
 # sentence holds the gold answer for 82%). RANK_WEIGHT: a small tie-breaker towards the better
-# passage (e5 cosines of sentences of one topic differ by ~0.02); checked on dev.
+# passage. Dev evidence recall (all gold sentences among the selected; 94 answerable questions,
+# top-5 passages): character bigrams 0.618 → content words 0.628 → IDF-weighted 0.660 at 250
+# tokens (0.713 at 400 either way); RANK_WEIGHT 0.15 and LEXICAL_WEIGHT 1.0 within ±0.01 (noise).
 LEXICAL_WEIGHT = 0.5
 RANK_WEIGHT = 0.05
-# Dev evidence recall (all gold sentences among the selected, 89 answerable questions, top-5
-# passages): bigrams 0.618 → content words 0.628 → IDF-weighted 0.660 at 250 tokens; 0.713 at
-# 400 tokens either way. RANK_WEIGHT 0.15 and LEXICAL_WEIGHT 1.0 were within ±0.01 (noise).
-# The lexical part is the IDF-weighted share of the question's content words (Sudachi normalized
-# forms) found in the sentence (IDF over the candidate sentences), not character bigrams: bigrams of question forms (なぜ…のか, ですか) made rhetorical
-# questions in articles outscore the answer (dev set). Question words and light verbs are no content.
+# Question words and light verbs are no content (they would favour sentences that ask, like the
+# question, over sentences that answer).
 QUESTION_WORDS = frozenset(
     "何故 如何 何 何時 誰 何処 何れ 幾ら 幾つ 無い 為る 居る 有る 成る 言う 思う 下さる 出来る 御座る 頂く "
     "why what when where who whom which how does did do is are was were the a an of to in on for and or by "
     "with from about that this it its be been has have had will would can could should according article articles".split())
-# Articles ask questions they then answer (「なぜ今、OpenAIはこの一手を選んだのか。」); such a sentence
-# shares the question's words but holds no answer. Chosen on dev.
-QUESTION_SENTENCE_PENALTY = 0.15
 # An article is represented in the evidence when its best sentence scores within this margin of
-# the best sentence overall, so that a question about both articles gets both. Chosen on dev
-# (multi_doc questions: both articles' gold sentences score within ~0.1 of each other).
+# the best sentence overall, so that a question about both articles gets both. Dev evidence
+# recall at 250 tokens: margin 0.05 → 0.670, 0.12 → 0.660, 0.25 → 0.660 (one question apart:
+# noise); 0.12 kept.
 ARTICLE_MARGIN = 0.12
 # How many best sentences are taken before any neighbour: neighbours add context (the subject or
 # date in the sentence before) but cost budget that a distinct high-scoring sentence may need.
@@ -41,9 +38,9 @@ ARTICLE_MARGIN = 0.12
 NEIGHBOUR_SEEDS = 3
 # Neighbours are taken whatever their own score: requiring them to score within 0.1–0.3 of the
 # best sentence lowered dev evidence recall at 400 tokens from 0.713 to 0.67–0.68.
-# At most this many evidence sentences: the model names the answering one by a single digit
-# (Qwen writes 10 as "1","0"), so the decision reads one token. At 400 tokens the budget
-# usually ends first (dev: median 8 sentences).
+# At most this many evidence sentences: kept from an experiment in which the model named the
+# answering sentence by a single digit (dropped, see docs/architecture.md); at 250 tokens the budget
+# ends first almost always (dev evidence recall at 400 tokens: 0.713 uncapped, 0.702 capped).
 MAX_EVIDENCE_SENTENCES = 9
 # Two sentences of an article this many characters apart or fewer are adjacent (blanks and a
 # newline between them); a design constant, not tuned.

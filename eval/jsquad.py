@@ -188,7 +188,8 @@ def score_gold_removed(q: dict, answer, left_out: set[str] = frozenset()) -> dic
             "refused": answer.refused, "reason": answer.refusal_reason, "excluded": excluded,
             "correct": None if excluded else bool(answer.refused),
             "contains_answer": not answer.refused and contains_answer(q["answers"], answer.text),
-            "retrieved": [s.doc_id for s in answer.sources], "total_s": (answer.timings or {}).get("total_s")}
+            "retrieved": [s.doc_id for s in answer.sources], "total_s": (answer.timings or {}).get("total_s"),
+            "answerable": getattr(answer, "answerable", None)}
 
 
 def summarize_gold_removed(rows: list[dict]) -> dict:
@@ -256,7 +257,7 @@ def run_answers(path: Path = DEFAULT_PATH, sample: int = 200, settings: Settings
         gold_rank = next((j for j, s in enumerate(answer.sources, start=1) if s.doc_id == doc_id(q["para"])), None)
         row.update({"answer": answer.text, "raw": answer.raw, "refused": answer.refused,
                     "reason": answer.refusal_reason, "contains_answer": hit, "gold_rank": gold_rank,
-                    "total_s": answer.timings.get("total_s")})
+                    "total_s": answer.timings.get("total_s"), "answerable": getattr(answer, "answerable", None)})
         rows.append(row)
         print(f"[answerable {i}/{len(picked)}] {'hit' if hit else 'miss'}"
               f"{' (floor hit)' if row.get('floor_contains_answer') else ''} {q['question'][:40]}",

@@ -71,3 +71,23 @@ def test_summary_counts_refusals_by_kind():
     assert s["self_check_citation_recall"] == 1.0 and s["self_check_answers_with_fabrication"] == 0
     assert "citation_recall" not in s and "answers_with_fabrication" not in s  # only as self_check_*
     assert s["latency"]["first_token_p50_s"] == 2.0  # refused answers have no generation latency
+
+
+def test_threshold_applied_offline_refuses_only_rows_below_it():
+    from eval.threshold import curve, refuse_below
+
+    rows = [
+        {"id": "a", "type": "fact", "language": "ja", "refused": False, "answerable": 0.9, "fact_accuracy": 1.0,
+         "all_facts": True, "answer": "x", "citations": 1},
+        {"id": "b", "type": "fact", "language": "en", "refused": False, "answerable": 0.1, "fact_accuracy": 1.0,
+         "all_facts": True, "answer": "y", "citations": 1},
+        {"id": "c", "type": "unanswerable", "language": "ja", "refused": False, "answerable": 0.15, "answer": "z", "citations": 1},
+        {"id": "d", "type": "unanswerable", "language": "ja", "refused": True, "answerable": None, "answer": "", "citations": 0},
+    ]
+    assert refuse_below(rows[0], 0.2) is rows[0]  # above the threshold: unchanged
+    low = refuse_below(rows[1], 0.2)
+    assert low["refused"] and low["fact_accuracy"] == 0.0 and low["refusal_reason"] == "decided_not_answerable"
+    assert refuse_below(rows[3], 0.2) is rows[3]  # refused before the decision: unchanged
+    at_0, at_02 = curve(rows, [0, 0.2])
+    assert (at_0["fact_accuracy"], at_0["false_refusal_rate"], at_0["correct_refusal_rate"]) == (1.0, 0.0, 0.5)
+    assert (at_02["fact_accuracy"], at_02["false_refusal_rate"], at_02["correct_refusal_rate"]) == (0.5, 0.5, 1.0)

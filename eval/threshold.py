@@ -1,0 +1,70 @@
+"""``python -m eval threshold``: the answerability threshold applied to a stored run.
+
+The chain refuses when the model's P(yes) (``answerable`` in each row) is below
+``CHATBOT_MIN_ANSWERABLE``; nothing else in the chain depends on it. So one run with the
+threshold at 0 (every answer written and scored) gives, for any threshold, exactly the rows the
+chain would produce: those below it become refusals. This prints the curve and, with
+``--write``, the run at one threshold as its own JSON and report (for the dev split's tuning).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+REFUSAL_REASON = "decided_not_answerable"
+
+
+def refuse_below(row: dict, threshold: float) -> dict:
+    """``row`` as the chain would have produced it at ``threshold``."""
+    p = row.get("answerable")
+    if row.get("refused") or p is None or p >= threshold:
+        return row
+    row = dict(row)
+    if row.get("type") != "unanswerable":
+        row["fact_accuracy"] = 0.0
+    row.update({"refused": True, "refusal_reason": REFUSAL_REASON, "answer": "", "citations": 0, "cited": [],
+                "all_facts": False, "wrong_numbers": [], "citations_correct": 0, "citation_correctness": None})
+    for key in ("evidence_agrees", "facts_scored", "facts_uncited"):
+        row.pop(key, None)
+    return row
+
+
+def curve(rows: list[dict], thresholds: list[float]) -> list[dict]:
+    """Accuracy, false refusals and correct refusals at each threshold."""
+    from .answers import summarize
+
+    out = []
+    for t in thresholds:
+        s = summarize([refuse_below(r, t) for r in rows])
+        out.append({"threshold": t, **{k: s.get(k) for k in (
+            "fact_accuracy", "false_refusal_rate", "correct_refusal_rate")},
+            "fact_accuracy_en": (s.get("fact_accuracy_by_language") or {}).get("en")})
+    return out
+
+
+def run(path: Path, thresholds: list[float], write: float | None = None) -> int:
+    result = json.loads(path.read_text(encoding="utf-8"))
+    rows = result["questions"]
+    points = curve(rows, thresholds)
+    print("| threshold | key-fact accuracy | … English | false refusals | correct refusals |")
+    print("|---:|---:|---:|---:|---:|")
+    for p in points:
+        print(f"| {p['threshold']:g} | {p['fact_accuracy']} | {p['fact_accuracy_en']} | {p['false_refusal_rate']} "
+              f"| {p['correct_refusal_rate']} |")
+    if write is not None:
+        from .answers import groups, summarize
+        from .report import markdown
+
+        applied = [refuse_below(r, write) for r in rows]
+        out = dict(result, questions=applied, summary={**summarize(applied), **{
+            k: v for k, v in result["summary"].items() if k in ("prompt_reading", "wall_s")}},
+            groups=groups(applied))
+        out.setdefault("meta", {})["threshold_applied_offline"] = write
+        out["threshold_curve"] = points
+        folder = path.parent / f"threshold-{write:g}"
+        folder.mkdir(exist_ok=True)
+        (folder / "latest.json").write_text(json.dumps(out, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        (folder / "report.md").write_text(markdown(out, None, None), encoding="utf-8")
+        print(f"wrote {folder / 'latest.json'}, {folder / 'report.md'}")
+    return 0
