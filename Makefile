@@ -38,7 +38,7 @@ browser:
 test: install browser
 	$(BIN)/python -m pytest --durations=25
 
-# Answer evaluation on eval/questions.jsonl with the default model: eval/results/{latest.json,report.md,latest.png}
+# Answer evaluation on the test split (eval/questions.jsonl) with the default model: eval/results/test/{latest.json,report.md,latest.png}; the dev split: python -m eval --split dev
 eval: install
 	$(BIN)/python -m eval
 
