@@ -35,3 +35,23 @@ def test_refusal_is_marked_and_lists_the_closest_passages():
     out = app.render_sources(answer)
     assert "class='refusal'" in out and "関連しそうな箇所" in out and "class='source closest'" in out
     assert "<script>" not in out
+
+
+def test_refusal_shows_the_evidence_that_was_read_escaped():
+    evidence = [{"id": 1, "text": "<script>x</script>電力が足りない。", "doc_id": "corpus/x.md", "title": "<b>T</b>"}]
+    answer = Answer(question="q", text="提供された記事には、この質問に答える情報が見つかりませんでした。", refused=True,
+                    language="ja", query="q", model="m", sources=[result()], citations=[], evidence=evidence)
+    out = app.render_sources(answer)
+    assert "[1] &lt;script&gt;x&lt;/script&gt;電力が足りない。" in out and "&lt;b&gt;T&lt;/b&gt;" in out
+    assert "<script>" not in out and TEXT not in out  # the evidence, not the whole passages
+
+
+def test_evidence_is_rendered_by_article_while_the_model_writes():
+    from chatbot.chain import EvidenceFound
+    from chatbot.evidence import Evidence, EvidenceSentence
+
+    r = result()
+    s = EvidenceSentence(1, "後の文。", r, TEXT.index("後の文。"), len(TEXT), 1.0)
+    out = app.render_evidence(EvidenceFound(Evidence([s], [s]), [r], "en"))
+    assert out.startswith("<div id='evidence'>") and "Sources found" in out
+    assert "[1] 後の文。" in out and "&lt;b&gt;T&lt;/b&gt;" in out

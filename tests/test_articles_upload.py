@@ -116,5 +116,5 @@ def test_a_pdf_citation_shows_the_page_of_the_cited_sentence():
     assert "corpus/r.pdf · p. 3</small>" in cite("三ページ目の最初の文です。")
     assert "corpus/r.pdf · p. 2</small>" in cite("二ページ目の最後の文です。")
     refusal = app.render_sources(SimpleNamespace(refused=True, citations=[], sources=[passage], text="x",
-                                                 language="ja"))
+                                                 language="ja", evidence=[]))
     assert "corpus/r.pdf · pp. 2–3</small>" in refusal  # a whole passage: its page range
