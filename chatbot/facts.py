@@ -121,7 +121,17 @@ def missing_terms(question: str, texts: list[str], same_language: bool = True) -
     """Terms of :func:`question_terms` that occur in none of ``texts``: when a question names a
     year, an amount or a company that no retrieved passage mentions, the passages cannot
     answer it (any answer would be about something else)."""
-    return [t for t in question_terms(question, same_language) if not any(has_fact(s, t) for s in texts)]
+    return [t for t in question_terms(question, same_language) if not _found(t, texts)]
+
+
+def _found(term: str, texts: list[str]) -> bool:
+    """``term`` in one of ``texts``; names joined by a hyphen or slash ("OpenAI-AWS deal") count
+    when each name is found (codes with a number part, GPT-6, must match whole)."""
+    if any(has_fact(s, term) for s in texts):
+        return True
+    parts = re.split(r"[-–/]", term)
+    return (len(parts) > 1 and all(len(p) >= 2 and p.isalpha() for p in parts)
+            and all(any(has_fact(s, p) for s in texts) for p in parts))
 
 
 def acronyms(text: str) -> set[str]:

@@ -133,6 +133,9 @@ def test_question_terms_are_numbers_names_and_japanese_proper_nouns():
     assert question_terms("When did Nadella meet AWS in 2019?", same_language=False) == ["2019", "aws"]
     assert missing_terms("OpenAIは380億ドルを何年で払う？", [DEAL]) == []  # found by value and by name
     assert missing_terms("GPT-6は380億ドルで作られた？", [DEAL]) == ["gpt-6"]
+    # Names joined by a hyphen count when each is found; a code with a number part must match whole.
+    assert missing_terms("How big is the OpenAI-AWS deal?", [DEAL], same_language=False) == []
+    assert missing_terms("Is the deal about GPT-7?", [DEAL + "GPT-5やGPT-6"], same_language=False) == ["gpt-7"]
 
 
 def test_years_must_match_exactly_while_rounded_amounts_may_differ():
