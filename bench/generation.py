@@ -144,7 +144,8 @@ def new_answer(bot: Chatbot, question: str, first_token_only: bool = False) -> d
         row.update(timings=answer.timings, refused=answer.refused, refusal_reason=answer.refusal_reason,
                    answerable=answer.answerable, chosen_evidence=getattr(answer, "chosen_evidence", None),
                    quoted=answer.quoted, answer=answer.text, tokens=tokens,
-                   decode_tokens_per_s=_rate(tokens, first or 0, last or 0),
+                   # The model's own tokens, from its first one (the verbatim quote streams before it).
+                   decode_tokens_per_s=_rate(tokens, answer.timings.get("model_first_token_s") or first or 0, last or 0),
                    check_s=total - last if last is not None else None)
     return row
 
