@@ -44,7 +44,7 @@ from .citations import (MARKER, CheckedAnswer, CheckedSentence, Citation, bigram
                         lexical_support, renumber)
 from .config import Settings
 from .embeddings import ChatbotEmbeddings, PassageVectors
-from .evidence import Evidence, select_evidence
+from .evidence import Evidence, EvidenceSentence, select_evidence
 from .facts import missing_terms
 from .prompts import PromptSet, language_of, prompts_for
 from .retrieval import HybridRetriever, SearchResult
@@ -242,14 +242,14 @@ class AnswerChain:
         ok = p >= self.settings.min_answerable
         return Decision(ok, probability=round(p, 4), reason=None if ok else NOT_ANSWERABLE)
 
-    def check(self, reply: str, found: Found, query: Query, prompts: PromptSet) -> CheckedAnswer | None:
+    def check(self, reply: str, found: Found, query: Query, prompts: PromptSet,
+              best: EvidenceSentence) -> CheckedAnswer | None:
         """Step 6: the answer: the verbatim quote of the best evidence sentence, then the model's
         sentences that pass the citation checks (none when all fail: the quote alone). ``None``
         when the model itself says the evidence does not answer."""
         if prompts.is_refusal(reply):
             return None
         checked = check_answer(reply, found.evidence, self.similarity, question=query.model_question)
-        best = best_sentence(found.evidence, expected_kind(query.question))
         pairs = [(CheckedSentence(quote_text(prompts, best.text), supported=True), [best.id])]
         for sentence in checked.sentences:
             if lexical_support(sentence.text, best.text) >= TITLE_COPY:
@@ -289,7 +289,8 @@ class AnswerChain:
 
         # The best evidence sentence, verbatim, leads the answer: it is known before the model
         # writes, so the reader has an answer at once; the model's short answer follows.
-        lead = quote_text(prompts, best_sentence(found.evidence, expected_kind(query.question)).text) + "\n"
+        best = best_sentence(found.evidence, expected_kind(query.question))
+        lead = quote_text(prompts, best.text) + "\n"
         answer.timings["first_token_s"] = _since(t0)
         yield lead
         parts: list[str] = []
@@ -298,7 +299,7 @@ class AnswerChain:
             parts.append(delta)
             yield delta
         answer.raw = "".join(parts).strip()
-        checked = self.check(answer.raw, found, query, prompts)
+        checked = self.check(answer.raw, found, query, prompts, best)
         if checked is None:
             yield self._refuse(answer, prompts, MODEL_REFUSED, t0)
             return
@@ -337,7 +338,7 @@ class AnswerChain:
         return f"{self.settings.llm_backend}:{self.settings.llm_model}"
 
 
-def best_sentence(evidence: Evidence, kind: str | None = None):
+def best_sentence(evidence: Evidence, kind: str | None = None) -> EvidenceSentence:
     """The sentence quoted at the head of the answer: the best-scoring full sentence (not a
     heading, a byline line or a rhetorical question) among the top ``QUOTE_CANDIDATES`` that
     holds the kind of answer asked for (a date for いつ/when), else the best full sentence."""

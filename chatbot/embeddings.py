@@ -153,7 +153,9 @@ class PassageVectors:
 
     def warm(self, texts: list[str], batch: int = 64) -> int:
         """Embed and store the texts not stored yet (ingest calls this); returns how many were new."""
-        new = [t for t in dict.fromkeys(texts) if self.path is None or self._load([t])[t] is None]
+        texts = list(dict.fromkeys(texts))
+        stored = self._load(texts) if self.path is not None else {}
+        new = [t for t in texts if stored.get(t) is None]
         for i in range(0, len(new), batch):
             self(new[i:i + batch])
         return len(new)
