@@ -82,6 +82,7 @@ class Answer:
     evidence: list[dict] = field(default_factory=list)  # the numbered evidence sentences the model read
     quoted: bool = False  # the answer is only the quoted evidence sentence (the model's own sentences failed)
     answerable: float | None = None  # the model's probability that the evidence answers the question
+    translation: str | None = None  # the question translated into the articles' language (evidence search)
 
     def to_dict(self) -> dict:
         """JSON-ready form (the CLI's ``--json`` and the eval results)."""
@@ -92,6 +93,7 @@ class Answer:
             "sources": [s.to_dict() for s in self.sources],
             "removed": self.removed, "raw": self.raw, "draft": self.draft, "missing_terms": self.missing_terms,
             "evidence": self.evidence, "quoted": self.quoted, "answerable": self.answerable,
+            "translation": self.translation,
             "timings": self.timings, "model": self.model,
         }
 
@@ -125,6 +127,7 @@ class Found:
     results: list[SearchResult]  # passages, best first
     evidence: Evidence  # the selected sentences
     relevance: float  # the best passage's dense cosine
+    translation: str | None = None  # the question in the articles' language, when it differs
 
 
 @dataclass
@@ -207,28 +210,50 @@ class AnswerChain:
         return out
 
     def find(self, query: Query) -> Found:
-        """Step 2: passages, then the evidence sentences within the budget."""
+        """Step 2: passages, then the evidence sentences within the budget. A question in another
+        language than the passages is translated, and both forms search and score (e5 alone
+        matches an English question to Japanese sentences poorly, and shares no words with them)."""
         results = self.retriever.search(query.search_text, query.top_k)
-        relevance = max((r.dense or 0.0) for r in results) if results else 0.0
         if not results:
             return Found([], Evidence(), 0.0)
+        relevance = max((r.dense or 0.0) for r in results)
         texts = list(dict.fromkeys([query.question, query.search_text]))
+        translation = None
+        # Not for a question the gate refuses anyway (off-topic, or naming what no passage mentions).
+        if (self.settings.translate_questions and language_of(" ".join(r.text for r in results)) != query.language
+                and relevance >= self.settings.min_relevance and not self._missing_terms(query, results)):
+            translation = self._translate(query)
+            if translation:
+                results = self.retriever.search(f"{query.search_text} {translation}", query.top_k) or results
+                texts.append(translation)
         query_vectors = np.stack([self._query_vector(t) for t in texts])
         evidence = select_evidence(texts, results, self.settings.evidence_tokens, query_vectors, self.vectors)
-        return Found(results, evidence, relevance)
+        return Found(results, evidence, relevance, translation)
+
+    def _translate(self, query: Query) -> str | None:
+        """The search text in the other language (one line), or ``None`` when the model gave none."""
+        messages = prompts_for(query.language).translate_messages(query.search_text)
+        out = (self.model.bind(stop=["\n"]) | StrOutputParser()).invoke(messages).strip()
+        out = out.splitlines()[0].strip(" 「」\"'") if out else ""
+        return out if out and language_of(out) != query.language and len(out) <= 4 * len(query.search_text) else None
 
     def gate(self, query: Query, found: Found) -> Decision:
         """Step 3: refusals decided in code, before the model is asked."""
         if not found.evidence or found.relevance < self.settings.min_relevance:
             return Decision(False, reason=NO_RELEVANT_SOURCES)
-        texts = [f"{r.title}\n{r.byline}\n{r.text}" for r in found.results]
-        same = language_of(" ".join(r.text for r in found.results)) == query.language
-        missing = missing_terms(query.question, texts, same_language=same)
+        missing = self._missing_terms(query, found.results)
         if missing:
             return Decision(False, reason=TERMS_NOT_FOUND, missing=missing)
         if not holds_kind(expected_kind(query.question), [s.text for s in found.evidence.sentences]):
             return Decision(False, reason=ANSWER_TYPE)
         return Decision(True)
+
+    @staticmethod
+    def _missing_terms(query: Query, results: Sequence[SearchResult]) -> list[str]:
+        """The question's names and numbers that no passage mentions (codes only across languages)."""
+        texts = [f"{r.title}\n{r.byline}\n{r.text}" for r in results]
+        same = language_of(" ".join(r.text for r in results)) == query.language
+        return missing_terms(query.question, texts, same_language=same)
 
     def decide(self, prompts: PromptSet, evidence_text: str, query: Query) -> Decision:
         """Step 4: P(yes) that the evidence answers the question, from one forward pass."""
@@ -272,7 +297,7 @@ class AnswerChain:
         prompts = prompts_for(query.language)
         answer = Answer(question=question, text="", refused=False, citations=[], sources=found.results,
                         language=query.language, query=query.search_text, model=self._model_name(),
-                        evidence=found.evidence.to_dict())
+                        evidence=found.evidence.to_dict(), translation=found.translation)
         answer.timings["evidence_s"] = _since(t0)
         yield EvidenceFound(found.evidence, found.results, query.language)
 

@@ -8,7 +8,8 @@ sentence is checked here:
 2. the cited sentences must support it: character-bigram overlap (question words left out) for
    the same language, e5 similarity as a second signal that also works across languages. A
    sentence whose citations do not support it is aligned to the evidence sentence that does, or
-   flagged unsupported when none does;
+   flagged unsupported when none does; a citation that adds nothing to the support (a stray
+   [2] next to the [1] that supports the sentence) is dropped;
 3. every number and Latin-script name in it must occur in its cited sentences (or the evidence
    sentences next to them in the same passage, which are then cited too): "GPT-6 was released
    on 2025-11-03" stitched from two places is a fabrication; a sentence that only repeats an
@@ -161,6 +162,19 @@ class _Support:
                     candidates.append(first.text + second.text)
         return max(self.score(sentence, candidates)) >= LEXICAL_SUPPORT
 
+    def needed(self, sentence: str, ids: list[int]) -> list[int]:
+        """``ids`` without the citations that support nothing of ``sentence`` (a small model adds a
+        stray [2] to a sentence [1] supports): those that support it alone, unless a number or
+        name of the sentence is then no longer found in its citations."""
+        if len(ids) < 2:
+            return ids
+        alone = [n for n, sc in zip(ids, self.score(sentence, [self.evidence.get(n).text for n in ids]))
+                 if sc >= LEXICAL_SUPPORT]
+        if not alone or len(alone) == len(ids):
+            return ids
+        kept, missing = _facts_in_evidence(sentence, alone, self.evidence)
+        return kept if len(missing) <= len(_facts_in_evidence(sentence, ids, self.evidence)[1]) else ids
+
     def best(self, sentence: str) -> int | None:
         """The evidence sentence that supports ``sentence`` best, if any does."""
         texts = [s.text for s in self.evidence.sentences]
@@ -178,7 +192,9 @@ def check_answer(answer: str, evidence: Evidence, similarity: Similarity | None 
     checked: list[tuple[CheckedSentence, list[int]]] = []
     for sentence, cites in split_answer(answer):
         valid = [n for n in cites if evidence.get(n) is not None]
-        if not support.supports(sentence, valid):
+        if support.supports(sentence, valid):
+            valid = support.needed(sentence, valid)
+        else:
             best = support.best(sentence)
             valid = [best] if best else []
         # A copied title or a question (an article's rhetorical 「なぜ今…のか。」) is no claim.

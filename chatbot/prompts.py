@@ -3,7 +3,8 @@
 Each file holds the evidence prompt (fixed system text, the numbered evidence grouped by
 article, the question and the yes/no answerability question), the answer turn that follows a
 "yes", the label of the verbatim quote that leads every answer, the condense (follow-up
-rewrite) prompt, the follow-up fallback, the refusal
+rewrite) prompt, the question's translation (for articles in the other language), the
+follow-up fallback, the refusal
 messages and the phrases by which a model says the evidence does not hold the answer.
 
 The system text never changes and the evidence comes before the question, so llama.cpp reuses
@@ -76,6 +77,7 @@ class PromptSet:
     quote: str
     evidence_found: str  # shown while the model writes
     closest: str
+    translate: str  # the question into the other language (for the articles' language)
     condense: str
     follow_up: str
     refusal_markers: tuple[str, ...]
@@ -105,6 +107,10 @@ class PromptSet:
     def condense_prompt(self) -> ChatPromptTemplate:
         """Messages for the follow-up rewrite: variables ``history`` and ``question``."""
         return ChatPromptTemplate.from_messages([("human", self.condense)])
+
+    def translate_messages(self, question: str) -> list[BaseMessage]:
+        """The request to translate ``question`` into the other language (one line out)."""
+        return [HumanMessage(self.translate.format(question=neutralize(question)))]
 
     def format_follow_up(self, question: str, previous: str) -> str:
         """A follow-up, with the previous question as context."""

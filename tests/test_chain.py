@@ -24,6 +24,7 @@ from conftest import ScriptedChatModel
 
 NVIDIA_JA = "なぜOpenAIはTrainiumではなくNVIDIAを選んだのですか？"
 NVIDIA_EN = "Why did OpenAI choose NVIDIA over Trainium?"
+NVIDIA_EN_JA = "なぜOpenAIはTrainiumではなくNVIDIAを選んだのか？"  # the model's translation, scripted
 JA, EN = prompts_for("ja"), prompts_for("en")
 
 
@@ -144,22 +145,24 @@ def test_fabricated_number_is_removed(scripted_bot):
 
 
 def test_english_question_is_answered_in_english_from_japanese_evidence(scripted_bot):
-    probe = scripted_bot()
+    probe = scripted_bot(NVIDIA_EN_JA)
     evidence = evidence_of(probe, NVIDIA_EN)
-    n = next(s.id for s in evidence.ranked if "GB200" in s.text and s is not best_sentence(evidence))
-    english = "AWS supplies hundreds of thousands of NVIDIA GB200 and GB300 GPUs"
-    bot = scripted_bot("Yes", f"{english} [{n}]. It also bought 450 billion dollars of TPU v5 chips [{n}].")
+    n = next(s.id for s in evidence.ranked if "NVIDIA GPU" in s.text and s is not best_sentence(evidence))
+    english = "OpenAI obtained NVIDIA GPUs that it can use immediately, the ammunition to speed up AGI development"
+    bot = scripted_bot(NVIDIA_EN_JA, "Yes", f"{english} [{n}]. It also bought 450 billion dollars of TPU v5 chips [{n}].")
     answer = bot.ask(NVIDIA_EN)
-    decision, _ = bot.chat_model.prompts
+    translate, decision, _ = bot.chat_model.prompts
+    assert NVIDIA_EN in translate[0].content and answer.translation == NVIDIA_EN_JA
     assert decision[0].content == EN.system and f"QUESTION: {NVIDIA_EN}\n{EN.decide}" in decision[1].content
     assert not answer.refused and answer.language == "en"
-    assert answer.text == f"{lead(bot, NVIDIA_EN, EN)}[1]\n{english}[2]."  # made-up amount and code removed
+    quote = quote_text(EN, best_sentence(evidence).text)
+    assert answer.text == f"{quote}[1]\n{english}[2]."  # made-up amount and code removed
     assert answer.removed == ["It also bought 450 billion dollars of TPU v5 chips."]
-    assert "GB200" in answer.citations[1].quote
+    assert "NVIDIA GPU" in answer.citations[1].quote
 
 
 def test_english_refusal_is_in_english(scripted_bot):
-    answer = scripted_bot("No").ask(NVIDIA_EN)
+    answer = scripted_bot(NVIDIA_EN_JA, "No").ask(NVIDIA_EN)
     assert answer.refused and answer.text == EN.refusal
 
 
@@ -183,7 +186,8 @@ def test_question_terms_found_in_the_passages_reach_the_model(scripted_bot):
     # Numbers compare by value: 380億ドル = $38 billion; names across languages count only as codes.
     for question in ["OpenAIはAWSと380億ドルの契約を何年間結びましたか？",
                      "Why did Satya Nadella say that power, not chips, limits the $38 billion AWS deal?"]:
-        answer = scripted_bot("いいえ").ask(question)
+        replies = ["いいえ"] if language_of(question) == "ja" else ["Nadellaはなぜ電力が制約だと言ったのか？", "No"]
+        answer = scripted_bot(*replies).ask(question)
         assert answer.missing_terms == [] and answer.refusal_reason == NOT_ANSWERABLE
 
 
@@ -197,10 +201,10 @@ def test_question_asking_when_with_no_date_in_the_evidence_is_refused_in_code(sc
 
 
 def test_publisher_is_shown_with_each_article(scripted_bot):
-    bot = scripted_bot("No")
+    bot = scripted_bot("MAD MAN Monthly Reportは電力について何と言っているか？", "No")
     answer = bot.ask("What does the MAD MAN Monthly Report say about power?")
     assert answer.missing_terms == [] and answer.refusal_reason == NOT_ANSWERABLE  # the model was asked
-    assert "(MAD MAN Monthly Report" in bot.chat_model.prompts[0][1].content
+    assert "(MAD MAN Monthly Report" in bot.chat_model.prompts[1][1].content
 
 
 def test_evidence_fits_the_token_budget(corpus_bot):

@@ -50,6 +50,18 @@ def test_wrong_citation_is_moved_to_the_supporting_sentence():
     assert [c.doc_id for c in checked.citations] == ["d1"]
 
 
+def test_stray_citation_next_to_the_supporting_one_is_dropped():
+    checked = check_answer("契約は7年間で380億ドルです[1][2]。", EVIDENCE)
+    assert checked.text == "契約は7年間で380億ドルです[1]。" and [c.doc_id for c in checked.citations] == ["d1"]
+
+
+def test_citation_holding_a_figure_of_the_sentence_is_kept():
+    first = "OpenAIはAWSとクラウド契約を結んだと発表した。"
+    ev = evidence(first, "発表は2025年11月3日だった。")
+    checked = check_answer("OpenAIはAWSとクラウド契約を結んだと2025年11月3日に発表した[1][2]。", ev)
+    assert [c.evidence_id for c in checked.citations] == [1, 2] and not checked.removed
+
+
 def test_uncited_sentence_gets_its_best_sentence():
     checked = check_answer("OpenAIとAWSの契約は7年間で380億ドルです。", EVIDENCE)
     assert checked.text.endswith("[1]。") and checked.citations[0].doc_id == "d1"
