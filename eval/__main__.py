@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--path", type=Path, default=None)
     p.add_argument("--limit", type=int, default=None)
     p = sub.add_parser("threshold", help="the answerability threshold applied offline to a stored run (see eval/threshold.py)")
-    p.add_argument("run", type=Path, help="a run's JSON, made with CHATBOT_MIN_ANSWERABLE=0")
+    p.add_argument("run", type=Path, help="a run's JSON, or a JSQuAD results folder, made with CHATBOT_MIN_ANSWERABLE=0")
     p.add_argument("--thresholds", default="0,0.1,0.2,0.25,0.3,0.35,0.4,0.5,0.6,0.7")
     p.add_argument("--write", type=float, default=None, help="also write the run at this threshold")
     p = sub.add_parser("check", help="validate eval/questions.jsonl and eval/dev.jsonl against the schema and "

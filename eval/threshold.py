@@ -5,6 +5,10 @@ The chain refuses when the model's P(yes) (``answerable`` in each row) is below
 threshold at 0 (every answer written and scored) gives, for any threshold, exactly the rows the
 chain would produce: those below it become refusals. This prints the curve and, with
 ``--write``, the run at one threshold as its own JSON and report (for the dev split's tuning).
+
+Given a JSQuAD results folder (``python -m eval jsquad --answers N --unanswerable N`` run at
+threshold 0), it prints answer containment and correct refusals per threshold instead and
+writes them to ``thresholds.json`` in that folder.
 """
 
 from __future__ import annotations
@@ -43,7 +47,41 @@ def curve(rows: list[dict], thresholds: list[float]) -> list[dict]:
     return out
 
 
+def jsquad_curve(folder: Path, thresholds: list[float]) -> list[dict]:
+    """Per threshold: containment and refusals on the answerable sample, correct refusals on the
+    gold-removed sample (its excluded questions left out, as in the run)."""
+    answers = json.loads((folder / "jsquad-answers.json").read_text(encoding="utf-8"))
+    removed = json.loads((folder / "jsquad-unanswerable.json").read_text(encoding="utf-8"))
+    answerable, counted = answers["questions"], [q for q in removed["questions"] if not q["excluded"]]
+
+    def refused(q: dict, t: float) -> bool:
+        return q["refused"] or (q.get("answerable") is not None and q["answerable"] < t)
+
+    return [{"threshold": t,
+             "answer_containment": round(sum(q["contains_answer"] and not refused(q, t) for q in answerable)
+                                         / len(answerable), 4),
+             "answerable_refused": round(sum(refused(q, t) for q in answerable) / len(answerable), 4),
+             "floor_containment": answers["summary"]["floor_containment"],
+             "gold_removed_counted": len(counted), "gold_removed_excluded": removed["summary"]["excluded"],
+             "correct_refusals": round(sum(refused(q, t) for q in counted) / max(len(counted), 1), 4)}
+            for t in thresholds]
+
+
+def run_jsquad(folder: Path, thresholds: list[float]) -> int:
+    points = jsquad_curve(folder, thresholds)
+    print("| threshold | answer containment | refused | quote floor | correct refusals, gold removed |")
+    print("|---:|---:|---:|---:|---:|")
+    for p in points:
+        print(f"| {p['threshold']:g} | {p['answer_containment']} | {p['answerable_refused']} | "
+              f"{p['floor_containment']} | {p['correct_refusals']} ({p['gold_removed_counted']} counted) |")
+    (folder / "thresholds.json").write_text(json.dumps({"note": "threshold applied offline to the recorded P(yes) "
+                                            "of a run at CHATBOT_MIN_ANSWERABLE=0", "points": points}, indent=1) + "\n")
+    return 0
+
+
 def run(path: Path, thresholds: list[float], write: float | None = None) -> int:
+    if path.is_dir():
+        return run_jsquad(path, thresholds)
     result = json.loads(path.read_text(encoding="utf-8"))
     rows = result["questions"]
     points = curve(rows, thresholds)

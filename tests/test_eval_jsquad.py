@@ -171,3 +171,21 @@ def test_scoring_imports_nothing_from_the_products_checkers():
     source = Path(jsquad.__file__).read_text(encoding="utf-8")
     assert "chatbot.citations" not in source and "chatbot.facts" not in source
     assert "from chatbot import" in source  # only the public API (and the retriever for the retrieval part)
+
+
+def test_threshold_applied_offline_to_a_jsquad_run(tmp_path):
+    from eval.threshold import jsquad_curve
+
+    answerable = [{"refused": False, "answerable": 0.9, "contains_answer": True},
+                  {"refused": False, "answerable": 0.1, "contains_answer": True},   # refused at 0.2
+                  {"refused": True, "answerable": None, "contains_answer": False}]  # refused in code
+    removed = [{"refused": False, "answerable": 0.15, "excluded": False},           # correct at 0.2
+               {"refused": False, "answerable": 0.6, "excluded": False},
+               {"refused": False, "answerable": 0.05, "excluded": True}]            # not counted
+    (tmp_path / "jsquad-answers.json").write_text(json.dumps(
+        {"questions": answerable, "summary": {"floor_containment": 0.5}}))
+    (tmp_path / "jsquad-unanswerable.json").write_text(json.dumps({"questions": removed, "summary": {"excluded": 1}}))
+    at0, at02 = jsquad_curve(tmp_path, [0, 0.2])
+    assert (at0["answer_containment"], at0["answerable_refused"], at0["correct_refusals"]) == (0.6667, 0.3333, 0.0)
+    assert (at02["answer_containment"], at02["answerable_refused"], at02["correct_refusals"]) == (0.3333, 0.6667, 0.5)
+    assert at02["gold_removed_counted"] == 2 and at02["floor_containment"] == 0.5
