@@ -5,14 +5,15 @@
 1. **condense** (:class:`Query`): a follow-up becomes a standalone search text (the previous
    question plus this one, or the model's rewrite when ``follow_up_rewrite`` is on);
 2. **find** (:class:`Found`): hybrid retrieval, then the best *sentences* of the passages within
-   a small token budget (:mod:`chatbot.evidence`); an :class:`EvidenceFound` event is yielded
-   at once, before the model reads anything;
+   a small token budget (:mod:`chatbot.evidence`); a question in the other language than the
+   passages is translated by the model first and searched and scored in both forms; an
+   :class:`EvidenceFound` event is yielded at once, before the model reads anything;
 3. **gate** — refusals decided in code before the model is asked: no relevant passage, a name
    or number of the question that no passage mentions, or evidence that cannot hold the kind of
    answer asked for (a date for いつ/when, :mod:`chatbot.answer_types`);
 4. **decide** (:class:`Decision`): one forward pass over the evidence and the question: the
-   model's next-token probabilities over the evidence numbers and "0" (none) give which sentence
-   answers and how likely any does (1 - P(0), against ``min_answerable``);
+   model's next-token probabilities of yes and no give P(yes) that the evidence answers, against
+   ``min_answerable``;
 5. **write**: the answer opens with the best evidence sentence quoted verbatim (streamed at
    once: it is known before the model writes), then the model's short answer in the question's
    language citing evidence numbers (streamed); its prompt extends the decision prompt, so

@@ -57,6 +57,8 @@ def test_deal_size_is_answered_with_the_verbatim_sentence(real_bot, question, la
     answer = real_bot.ask(question)
     assert_cited_answer(answer, language)
     assert "380億ドル" in answer.citations[0].quote  # the quote that leads the answer holds the figure
+    if language == "en":  # the English question was also searched in Japanese, the model's translation
+        assert answer.translation and language_of(answer.translation) == "ja"
 
 
 def test_unanswerable_is_refused(real_bot):
