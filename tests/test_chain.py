@@ -161,6 +161,18 @@ def test_english_question_is_answered_in_english_from_japanese_evidence(scripted
     assert "NVIDIA GPU" in answer.citations[1].quote
 
 
+def test_a_translation_in_the_wrong_language_is_not_used(scripted_bot):
+    bot = scripted_bot("Why did OpenAI pick NVIDIA?", "No")  # the model echoed English, not Japanese
+    answer = bot.ask(NVIDIA_EN)
+    assert answer.translation is None and answer.evidence and answer.refusal_reason == NOT_ANSWERABLE
+
+
+def test_japanese_question_over_japanese_articles_is_not_translated(scripted_bot):
+    bot = scripted_bot("いいえ")  # the decision is the only model call
+    answer = bot.ask(NVIDIA_JA)
+    assert answer.translation is None and len(bot.chat_model.prompts) == 1
+
+
 def test_english_refusal_is_in_english(scripted_bot):
     answer = scripted_bot(NVIDIA_EN_JA, "No").ask(NVIDIA_EN)
     assert answer.refused and answer.text == EN.refusal
