@@ -51,8 +51,10 @@ def jsquad_curve(folder: Path, thresholds: list[float]) -> list[dict]:
     """Per threshold: containment and refusals on the answerable sample, correct refusals on the
     gold-removed sample (its excluded questions left out, as in the run)."""
     answers = json.loads((folder / "jsquad-answers.json").read_text(encoding="utf-8"))
-    removed = json.loads((folder / "jsquad-unanswerable.json").read_text(encoding="utf-8"))
-    answerable, counted = answers["questions"], [q for q in removed["questions"] if not q["excluded"]]
+    removed_path = folder / "jsquad-unanswerable.json"  # absent for a run with --answers only
+    removed = json.loads(removed_path.read_text(encoding="utf-8")) if removed_path.exists() else None
+    answerable = answers["questions"]
+    counted = [q for q in removed["questions"] if not q["excluded"]] if removed else []
 
     def refused(q: dict, t: float) -> bool:
         return q["refused"] or (q.get("answerable") is not None and q["answerable"] < t)
@@ -62,8 +64,9 @@ def jsquad_curve(folder: Path, thresholds: list[float]) -> list[dict]:
                                          / len(answerable), 4),
              "answerable_refused": round(sum(refused(q, t) for q in answerable) / len(answerable), 4),
              "floor_containment": answers["summary"]["floor_containment"],
-             "gold_removed_counted": len(counted), "gold_removed_excluded": removed["summary"]["excluded"],
-             "correct_refusals": round(sum(refused(q, t) for q in counted) / max(len(counted), 1), 4)}
+             "gold_removed_counted": len(counted),
+             "gold_removed_excluded": removed["summary"]["excluded"] if removed else None,
+             "correct_refusals": round(sum(refused(q, t) for q in counted) / len(counted), 4) if counted else None}
             for t in thresholds]
 
 
