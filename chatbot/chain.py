@@ -201,14 +201,17 @@ class AnswerChain:
         question, answered it instead, or refused)."""
         lines = [f"{'Q' if role == 'user' else 'A'}: {MARKER.sub('', text)[:HISTORY_CHARS]}"
                  for role, text in turns[-HISTORY_TURNS:]]
-        chain = prompts.condense_prompt | self.model.bind(stop=["\n"]) | StrOutputParser()
-        out = chain.invoke({"history": "\n".join(lines), "question": question}).strip()
-        out = out.splitlines()[0].strip(" 「」\"'") if out else ""
+        out = self._one_line(prompts.condense_prompt.invoke({"history": "\n".join(lines), "question": question}))
         out = re.sub(r"^(【?書き換えた質問】?|REWRITTEN QUESTION:)\s*", "", out)
         if (not out or len(out) > HISTORY_CHARS or prompts.is_refusal(out) or bigrams(out) <= bigrams(question)
                 or (is_question(question) and not is_question(out))):
             return None
         return out
+
+    def _one_line(self, messages) -> str:
+        """The model's reply to ``messages``: its first line, without quotes around it."""
+        out = (self.model.bind(stop=["\n"]) | StrOutputParser()).invoke(messages).strip()
+        return out.splitlines()[0].strip(" 「」\"'") if out else ""
 
     def find(self, query: Query) -> Found:
         """Step 2: passages, then the evidence sentences within the budget. A question in another
@@ -233,9 +236,7 @@ class AnswerChain:
 
     def _translate(self, query: Query) -> str | None:
         """The search text in the other language (one line), or ``None`` when the model gave none."""
-        messages = prompts_for(query.language).translate_messages(query.search_text)
-        out = (self.model.bind(stop=["\n"]) | StrOutputParser()).invoke(messages).strip()
-        out = out.splitlines()[0].strip(" 「」\"'") if out else ""
+        out = self._one_line(prompts_for(query.language).translate_messages(query.search_text))
         return out if out and language_of(out) != query.language and len(out) <= 4 * len(query.search_text) else None
 
     def gate(self, query: Query, found: Found) -> Decision:

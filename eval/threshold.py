@@ -19,10 +19,15 @@ from pathlib import Path
 REFUSAL_REASON = "decided_not_answerable"
 
 
+def refused_at(row: dict, threshold: float) -> bool:
+    """Whether the chain would have refused ``row`` at ``threshold`` (in code, or P(yes) below it)."""
+    p = row.get("answerable")
+    return bool(row.get("refused")) or (p is not None and p < threshold)
+
+
 def refuse_below(row: dict, threshold: float) -> dict:
     """``row`` as the chain would have produced it at ``threshold``."""
-    p = row.get("answerable")
-    if row.get("refused") or p is None or p >= threshold:
+    if row.get("refused") or not refused_at(row, threshold):
         return row
     row = dict(row)
     if row.get("type") != "unanswerable":
@@ -55,28 +60,30 @@ def jsquad_curve(folder: Path, thresholds: list[float]) -> list[dict]:
     removed = json.loads(removed_path.read_text(encoding="utf-8")) if removed_path.exists() else None
     answerable = answers["questions"]
     counted = [q for q in removed["questions"] if not q["excluded"]] if removed else []
-
-    def refused(q: dict, t: float) -> bool:
-        return q["refused"] or (q.get("answerable") is not None and q["answerable"] < t)
-
     return [{"threshold": t,
-             "answer_containment": round(sum(q["contains_answer"] and not refused(q, t) for q in answerable)
+             "answer_containment": round(sum(q["contains_answer"] and not refused_at(q, t) for q in answerable)
                                          / len(answerable), 4),
-             "answerable_refused": round(sum(refused(q, t) for q in answerable) / len(answerable), 4),
+             "answerable_refused": round(sum(refused_at(q, t) for q in answerable) / len(answerable), 4),
              "floor_containment": answers["summary"]["floor_containment"],
              "gold_removed_counted": len(counted),
              "gold_removed_excluded": removed["summary"]["excluded"] if removed else None,
-             "correct_refusals": round(sum(refused(q, t) for q in counted) / len(counted), 4) if counted else None}
+             "correct_refusals": round(sum(refused_at(q, t) for q in counted) / len(counted), 4) if counted else None}
             for t in thresholds]
+
+
+def print_table(header: list[str], rows: list[list]) -> None:
+    """A Markdown table with right-aligned columns."""
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---:|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(str(v) for v in row) + " |")
 
 
 def run_jsquad(folder: Path, thresholds: list[float]) -> int:
     points = jsquad_curve(folder, thresholds)
-    print("| threshold | answer containment | refused | quote floor | correct refusals, gold removed |")
-    print("|---:|---:|---:|---:|---:|")
-    for p in points:
-        print(f"| {p['threshold']:g} | {p['answer_containment']} | {p['answerable_refused']} | "
-              f"{p['floor_containment']} | {p['correct_refusals']} ({p['gold_removed_counted']} counted) |")
+    print_table(["threshold", "answer containment", "refused", "quote floor", "correct refusals, gold removed"],
+                [[f"{p['threshold']:g}", p["answer_containment"], p["answerable_refused"], p["floor_containment"],
+                  f"{p['correct_refusals']} ({p['gold_removed_counted']} counted)"] for p in points])
     (folder / "thresholds.json").write_text(json.dumps({"note": "threshold applied offline to the recorded P(yes) "
                                             "of a run at CHATBOT_MIN_ANSWERABLE=0", "points": points}, indent=1) + "\n")
     return 0
@@ -88,11 +95,9 @@ def run(path: Path, thresholds: list[float], write: float | None = None) -> int:
     result = json.loads(path.read_text(encoding="utf-8"))
     rows = result["questions"]
     points = curve(rows, thresholds)
-    print("| threshold | key-fact accuracy | … English | false refusals | correct refusals |")
-    print("|---:|---:|---:|---:|---:|")
-    for p in points:
-        print(f"| {p['threshold']:g} | {p['fact_accuracy']} | {p['fact_accuracy_en']} | {p['false_refusal_rate']} "
-              f"| {p['correct_refusal_rate']} |")
+    print_table(["threshold", "key-fact accuracy", "… English", "false refusals", "correct refusals"],
+                [[f"{p['threshold']:g}", p["fact_accuracy"], p["fact_accuracy_en"], p["false_refusal_rate"],
+                  p["correct_refusal_rate"]] for p in points])
     if write is not None:
         from .answers import groups, summarize
         from .report import markdown
