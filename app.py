@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import html
 import os
+import re
 import secrets
 import sys
 import threading
@@ -21,7 +22,8 @@ from pathlib import Path
 import gradio as gr
 
 from chatbot import Chatbot, ChatbotError
-from chatbot.chain import Answer, EvidenceFound, message_text
+from chatbot.answer import Answer, EvidenceFound
+from chatbot.history import message_text
 from chatbot.cli import page_label
 from chatbot.documents import SUPPORTED_SUFFIXES, Skipped, load_file
 from chatbot.prompts import prompts_for
@@ -151,6 +153,19 @@ def render_sources(answer: Answer) -> str:
     return "\n".join(out)
 
 
+_TAGS = re.compile(r"<[^>]+>")  # the markup render_answer adds (article text inside is escaped)
+
+
+def render_answer(answer: Answer) -> str:
+    """The answer as the chat shows it, escaped. A translated quote keeps its original sentence
+    one click away (a collapsed ``<details>``)."""
+    text = f"{REFUSED_PREFIX}{answer.text}" if answer.refused else answer.text  # a quote says so itself
+    label = html.escape(prompts_for(answer.language).original)
+    return html.escape(text) + "".join(
+        f"<details class='original'><summary>{label} [{q.n}]</summary>「{html.escape(q.text)}」</details>"
+        for q in answer.quotes if q.translation)
+
+
 def render_evidence(event: EvidenceFound) -> str:
     """The evidence sentences the model is reading, grouped by article, while it writes."""
     out = [f"<div id='evidence'><p><b>{html.escape(prompts_for(event.language).evidence_found)}</b></p>"]
@@ -170,7 +185,8 @@ def build_app(bot: Chatbot) -> gr.Blocks:
             return
         # The chat component renders HTML (sanitized, but markup would vanish or act): every
         # message is escaped for display and unescaped when passed back as history.
-        prior = [{"role": m["role"], "content": html.unescape(message_text(m["content"]))} for m in history]
+        prior = [{"role": m["role"], "content": html.unescape(_TAGS.sub("", message_text(m["content"])))}
+                 for m in history]
         history += [{"role": "user", "content": html.escape(message)}, {"role": "assistant", "content": "…"}]
         yield history, "", ""
         answer = None
@@ -192,8 +208,7 @@ def build_app(bot: Chatbot) -> gr.Blocks:
             history[-1] = {"role": "assistant", "content": html.escape(f"{REFUSED_PREFIX}{exc}")}
             yield history, f"<div class='refusal'>{html.escape(str(exc))}</div>", ""
             return
-        text = f"{REFUSED_PREFIX}{answer.text}" if answer.refused else answer.text  # a quote says so itself
-        history[-1] = {"role": "assistant", "content": html.escape(text)}
+        history[-1] = {"role": "assistant", "content": render_answer(answer)}
         yield history, render_sources(answer), ""
 
     def documents() -> list[list]:

@@ -24,7 +24,8 @@ import inspect
 from pathlib import Path
 
 from chatbot import Chatbot, Settings
-from chatbot.chain import Answer, AnswerChain, EvidenceFound
+from chatbot.answer import Answer, EvidenceFound
+from chatbot.chain import AnswerChain
 from chatbot.prompts import prompts_for
 
 from . import old_pipeline

@@ -20,7 +20,8 @@ from pathlib import Path
 from chatbot import Chatbot, Settings
 from chatbot.chunking import split_sentences
 from chatbot.embeddings import PassageVectors
-from chatbot.evidence import score_sentences, select_evidence
+from chatbot.evidence import select_evidence
+from chatbot.ranker import Ranker, candidates_of, featurize
 from chatbot.ingest import ingest as ingest_files
 from chatbot.lexical import tokenize
 from chatbot.retrieval import fuse
@@ -159,6 +160,15 @@ def query_latency(data_dir: Path, queries: list[str], runs: int) -> dict:
     }
 
 
+def select(question: str, results, budget: int, query_vectors, vectors):
+    """Evidence selection as the chain does it: every sentence featurized, ranked, selected."""
+    ranker = Ranker.load()
+    candidates = candidates_of(results)
+    for c, score in zip(candidates, ranker.score(featurize([question], candidates, query_vectors, vectors))):
+        c.score = float(score)
+    return select_evidence(sorted(candidates, key=lambda c: -c.score), budget, ranker.article_margin)
+
+
 def evidence_vectors(corpus_dir: Path, data_dir: Path, questions: list[str]) -> dict:
     """What the evidence-sentence vectors cost at ingest and save at question time.
 
@@ -187,7 +197,7 @@ def evidence_vectors(corpus_dir: Path, data_dir: Path, questions: list[str]) -> 
     for q in questions:
         results = bot.retriever.search(q, k)
         query_vectors = bot.embeddings.embed_queries([q])
-        row = {"question": q, "sentences": len(score_sentences([q], results, query_vectors, bot.sentence_vectors))}
+        row = {"question": q, "sentences": len(candidates_of(results))}
         # Cold once (it embeds ~30 sentences); the cache lookups REPEATS times (median), each
         # SQLite run with a new cache object so that it reads the file again.
         for name, make, reps in (("cold_ms", lambda: PassageVectors(bot.embeddings), 1),
@@ -197,7 +207,7 @@ def evidence_vectors(corpus_dir: Path, data_dir: Path, questions: list[str]) -> 
             for _ in range(reps):
                 vectors = make()
                 with stopwatch() as t:
-                    select_evidence([q], results, budget, query_vectors, vectors)
+                    select(q, results, budget, query_vectors, vectors)
                 times.append(t() * 1000)
             row[name] = median(times)
         rows.append(row)

@@ -1,7 +1,7 @@
 """Japanese-first question answering over news articles, with checked citations."""
 
 from .bot import Chatbot
-from .chain import Answer, EvidenceFound
+from .answer import Answer, EvidenceFound
 from .config import Settings
 from .errors import ChatbotError
 from .ingest import IngestReport

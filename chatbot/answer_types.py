@@ -2,8 +2,8 @@
 
 A true article sentence that does not answer the question is the small model's favourite
 mistake: asked *when*, it cites a sentence with no date in it. The question word says what
-kind of answer is wanted (いつ/when → a date, いくら/how much → an amount, 何人/how many
-people → a count, 誰/who → a person or organisation); when no evidence sentence holds anything
+kind of answer is wanted (いつ/when → a date, いくら/how much money → an amount, how much
+(power, capacity) → any figure, 何人/how many people → a count, 誰/who → a person or organisation); when no evidence sentence holds anything
 of that kind, the evidence cannot answer and the question is refused before the model is asked.
 
 The patterns are deliberately broad (a false refusal is worse than one more question for the
@@ -14,8 +14,9 @@ dev set and JSQuAD, not from test questions.
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Iterable
+
+from .text import nfkc
 
 _MONTHS = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:tember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 
@@ -23,7 +24,10 @@ _MONTHS = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|
 _QUESTION_KINDS: list[tuple[str, re.Pattern]] = [
     ("count", re.compile(r"何人|何名|how many (?:people|persons|employees|workers|jobs)", re.I)),
     ("date", re.compile(r"いつ|何年|何月|何日|何時|日付|時期|when\b|what (?:year|date|day|month|time)|which (?:year|date|day|month)", re.I)),
-    ("amount", re.compile(r"いくら|金額|何円|何ドル|how much (?:money|did|does|is|was|will|would|are|were|cost)|how much\b|what (?:amount|price|value)", re.I)),
+    ("amount", re.compile(r"いくら|金額|何円|何ドル|how much (?:money|cash|funding|capital)|how much (?:did|does|do|will|would) \w+(?: \w+)? "
+                          r"(?:pay|cost|spend|invest|raise|charge|earn|make)|what (?:amount|price|value|sum)|how much (?:is|was|are|were) [\w' -]{1,40}? worth", re.I)),
+    # "how much power / capacity / of the market": any figure (250GW, 30%, 10万台), not only money
+    ("quantity", re.compile(r"how much\b|何個|何台|何基|何GW|何ギガワット|何%|何パーセント|何倍", re.I)),
     ("person", re.compile(r"誰|だれ|どなた|\bwho\b|\bwhom\b", re.I)),
 ]
 
@@ -37,6 +41,7 @@ _KIND_IN_TEXT: dict[str, re.Pattern] = {
         r"[$¥€£]\s*\d|\d[\d,.]*\s*(?:千|万|億|兆)?\s*(?:円|ドル|ユーロ|ポンド|元|ウォン)|"
         r"\d[\d,.]*\s*(?:千|万|億|兆)|\d[\d,.]*\s*(?:thousand|million|billion|trillion|bn|mn|[kKmMbB]\b)|"
         r"\d[\d,.]*\s*(?:dollars?|yen|euros?)|(?:USD|JPY|EUR)\s*\d", re.I),
+    "quantity": re.compile(r"\d|[一二三四五六七八九十百千万億兆]+(?:つ|倍|割|台|基|個|社|%)|数(?:十|百|千|万)|half|double|twice", re.I),
     "count": re.compile(r"\d[\d,.]*\s*(?:万|千|百)?\s*(?:人|名)|(?:数|何)(?:千|百|万)人|\d[\d,.]*\s*(?:people|persons|employees|workers|jobs)", re.I),
     # Names: katakana words, Latin capitals, or a title/affiliation word; kanji names are caught
     # by the honorifics and titles that Japanese news puts after them.
@@ -47,9 +52,9 @@ _KIND_IN_TEXT: dict[str, re.Pattern] = {
 
 
 def expected_kind(question: str) -> str | None:
-    """The kind of answer ``question`` asks for (``date``, ``amount``, ``count``, ``person``), or
+    """The kind of answer ``question`` asks for (``date``, ``amount``, ``quantity``, ``count``, ``person``), or
     ``None`` when its form does not say (why / how / what)."""
-    q = unicodedata.normalize("NFKC", question)
+    q = nfkc(question)
     if re.search(r"なぜ|どうして|理由|\bwhy\b|\bhow\b(?! (?:much|many))", q, re.I) and not re.search(r"いつ|\bwhen\b", q, re.I):
         return None  # "why did X happen in 2025" asks for a reason, not a date
     for kind, pattern in _QUESTION_KINDS:
@@ -63,4 +68,4 @@ def holds_kind(kind: str | None, texts: Iterable[str]) -> bool:
     if kind is None:
         return True
     pattern = _KIND_IN_TEXT[kind]
-    return any(pattern.search(unicodedata.normalize("NFKC", t)) for t in texts)
+    return any(pattern.search(nfkc(t)) for t in texts)

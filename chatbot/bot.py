@@ -9,15 +9,18 @@ from typing import Iterator
 
 from langchain_core.language_models import BaseChatModel
 
-from .chain import Answer, AnswerChain, History, final_answer
-from .config import Settings
+from .answer import Answer, StreamEvent, final_answer
+from .chain import AnswerChain
 from .chunking import split_sentences
+from .config import Settings
 from .embeddings import ChatbotEmbeddings, PassageVectors, get_embeddings
 from .errors import DocumentNotFoundError, EmptyIndexError, InvalidQuestionError
+from .history import History
 from .ingest import IngestReport, Progress, ingest, remove
 from .llm import get_chat_model
 from .retrieval import HybridRetriever, SearchResult
 from .store import ChunkStore
+from .summaries import Summaries
 
 MAX_QUERY_CHARS = 2000  # longer search queries are cut; the embedder sees 512 tokens anyway
 MAX_QUESTION_CHARS = 2000  # longer questions are rejected with a message (they would crowd out the sources)
@@ -62,16 +65,23 @@ class Chatbot:
         return PassageVectors(self.embeddings, self.settings.data_dir / "sentence_vectors.sqlite")
 
     @cached_property
+    def summaries(self) -> Summaries:
+        """Each article's most central sentences, chosen at ingest (for summary requests)."""
+        return Summaries(self.store, self.sentence_vectors, self.settings.data_dir / "summaries.sqlite")
+
+    @cached_property
     def chain(self) -> AnswerChain:
-        return AnswerChain(self.retriever, self.chat_model, self.embeddings, self.settings, self.sentence_vectors)
+        return AnswerChain(self.retriever, self.chat_model, self.embeddings, self.settings, self.sentence_vectors,
+                           summaries=self.summaries)
 
     def ask(self, question: str, history: History | None = None, top_k: int | None = None) -> Answer:
         """Answer ``question`` from the articles, with checked citations (or a refusal)."""
         return final_answer(self.stream(question, history, top_k))
 
     def stream(self, question: str, history: History | None = None,
-               top_k: int | None = None) -> Iterator[str | Answer]:
-        """Yield the answer's text deltas as the model writes them, then the checked :class:`Answer`.
+               top_k: int | None = None) -> Iterator[StreamEvent]:
+        """Yield :class:`EvidenceFound` (the evidence, before the model reads it), then the answer's
+        text deltas as they are written, then the checked :class:`Answer`.
 
         ``history`` is the conversation so far, as chat messages
         (``[{"role": "user", "content": ...}, {"role": "assistant", ...}]``) or ``(user, assistant)`` pairs.
@@ -98,6 +108,9 @@ class Chatbot:
             # Embed every new sentence now, so that choosing evidence at question time is a lookup.
             _, texts, _ = self.store.all_texts()
             self.sentence_vectors.warm([t[s:e] for t in texts for s, e in split_sentences(t)])
+        for doc in report.documents:
+            if doc["status"] != "unchanged" or not self.summaries.has(doc["doc_id"]):
+                self.summaries.update(doc["doc_id"])
         return report
 
     def search(self, query: str, k: int | None = None) -> list[SearchResult]:
@@ -136,6 +149,7 @@ class Chatbot:
         if removed is None:
             raise DocumentNotFoundError(str(doc_id))
         found_id, n, path = removed
+        self.summaries.remove(found_id)
         deleted = False
         if delete_file and path and os.path.isfile(path) and not os.path.islink(path):
             os.unlink(path)

@@ -1,123 +1,75 @@
 """The answer chain, evidence first: the code selects and checks, the model decides and phrases.
 
-:meth:`AnswerChain.stream` runs these steps, each a small typed value passed to the next:
+:meth:`AnswerChain.stream` runs these steps in order, each a small typed value passed on:
 
-1. **condense** (:class:`Query`): a follow-up becomes a standalone search text (the previous
-   question plus this one, or the model's rewrite when ``follow_up_rewrite`` is on);
-2. **find** (:class:`Found`): hybrid retrieval, then the best *sentences* of the passages within
-   a small token budget (:mod:`chatbot.evidence`); a question in the other language than the
-   passages is translated by the model first and searched and scored in both forms; an
-   :class:`EvidenceFound` event is yielded at once, before the model reads anything;
-3. **gate** — refusals decided in code before the model is asked: no relevant passage, a name
-   or number of the question that no passage mentions, or evidence that cannot hold the kind of
-   answer asked for (a date for いつ/when, :mod:`chatbot.answer_types`);
-4. **decide** (:class:`Decision`): one forward pass over the evidence and the question: the
-   model's next-token probabilities of yes and no give P(yes) that the evidence answers, against
-   ``min_answerable``;
-5. **write**: the answer opens with the best evidence sentence quoted verbatim (streamed at
-   once: it is known before the model writes), then the model's short answer in the question's
-   language citing evidence numbers (streamed); its prompt extends the decision prompt, so
-   nothing is read twice;
-6. **check** (:mod:`chatbot.citations`): the model's unsupported sentences and stray figures
-   are removed (when none survives the quote stands alone); every citation quotes its evidence
-   sentence verbatim.
+1. **condense** (:class:`Query`): the question's language, the shape of answer it asks for
+   (:mod:`chatbot.shapes`: a fact, a reason, a comparison, a summary), and for a follow-up a
+   standalone search text (the previous question and the sentence its answer quoted);
+2. **find** (:class:`Found`): hybrid retrieval; a question in another language than the
+   passages is translated by the model first and searched in both forms; every sentence of the
+   passages is ranked by the learned ranker (:mod:`chatbot.ranker`) and the best ones become
+   the evidence (:mod:`chatbot.evidence`); an :class:`EvidenceFound` event is yielded at once;
+3. **gate**: refusals decided in code: no relevant passage, a name or number of the question
+   that no passage mentions, or evidence that cannot hold the kind of answer asked for;
+4. **decide** (:class:`Decision`): one forward pass over the evidence and the question gives
+   the model's P(yes); with the ranker's scores it makes one calibrated probability that the
+   answer is right (:mod:`chatbot.answerability`), refused below ``min_confidence``;
+5. **lead**: the sentences that answer, quoted verbatim and cited: the best one; for a why
+   question with its lead-in when it refers back; for a comparison one per article; for a
+   question in another language, translated by the model and checked (numbers, codes) against
+   the original;
+6. **write** (same language only): the model's short answer citing evidence numbers; its prompt
+   extends the decision prompt, so nothing is read twice;
+7. **check** (:mod:`chatbot.citations`, :mod:`chatbot.subjects`): the model's sentences that
+   their citations do not support, or that cite evidence about another company or person than
+   the question's, are removed; every citation quotes its evidence sentence verbatim.
 
-Why the quote leads: on the dev set the 1.5B model's checked short answers held the key facts
-less often than the best-scoring evidence sentence itself (0.54 vs 0.65 on the same questions),
-so the sentence is always shown and the model's phrasing comes with it (docs/evaluation.md).
+A summary request skips 3–7: it quotes the article's most central sentences (:mod:`chatbot.summaries`).
 """
 
 from __future__ import annotations
 
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
-from langchain_core.runnables import RunnableLambda
 
+from .answer import (ANSWER_TYPE, MODEL_REFUSED, NO_RELEVANT_SOURCES, NOT_ANSWERABLE, TERMS_NOT_FOUND, Answer,
+                     EvidenceFound, Quote, StreamEvent, final_answer)
 from .answer_types import expected_kind, holds_kind
-from .citations import (MARKER, CheckedAnswer, CheckedSentence, Citation, bigrams, check_answer, is_question, join,
-                        lexical_support, renumber)
+from .answerability import Calibration, signals
+from .citations import MARKER, CheckedSentence, Citation, check_answer, citation, join, lexical_support
 from .config import Settings
 from .embeddings import ChatbotEmbeddings, PassageVectors
 from .evidence import Evidence, EvidenceSentence, select_evidence
-from .facts import missing_terms
-from .prompts import PromptSet, language_of, prompts_for
+from .facts import missing_facts, missing_terms
+from .history import History, previous_context, turns_of
+from .prompts import PromptSet, prompts_for
+from .ranker import Candidate, Ranker, candidates_of, featurize
 from .retrieval import HybridRetriever, SearchResult
-from .rules import HISTORY_CHARS, HISTORY_TURNS, MIN_QUOTE_CHARS, QUOTE_CANDIDATES, TITLE_COPY
+from .rules import HISTORY_CHARS, HISTORY_TURNS, QUOTE_CANDIDATES, TITLE_COPY
+from .shapes import COMPARE, SUMMARY, WHY, about_several, form_of, refers_back
+from .subjects import Subjects
+from .summaries import Summaries
+from .text import bigrams, is_full_sentence, is_question, language_of
 
-History = Sequence[Any]  # [{"role": "user"|"assistant", "content": str}, ...] or [(user, assistant), ...]
-
-# refusal_reason values
-NO_RELEVANT_SOURCES = "no_relevant_sources"
-TERMS_NOT_FOUND = "terms_not_in_sources"
-ANSWER_TYPE = "answer_type_not_in_evidence"
-NOT_ANSWERABLE = "decided_not_answerable"
-MODEL_REFUSED = "model_refused"
-UNSUPPORTED = "unsupported"  # old results only: a failed answer now stands on its quote
-
-
-@dataclass
-class Answer:
-    """A checked answer. ``text`` carries [n] markers that index ``citations``."""
-
-    question: str
-    text: str
-    refused: bool
-    citations: list[Citation]
-    sources: list[SearchResult]  # everything retrieved, best first
-    language: str
-    query: str  # the standalone search text (differs from ``question`` for follow-ups)
-    model: str
-    timings: dict[str, float] = field(default_factory=dict)
-    refusal_reason: str | None = None  # see the constants above
-    removed: list[str] = field(default_factory=list)  # answer sentences dropped as unsupported
-    raw: str = ""  # the model's reply before checking
-    draft: str = ""  # kept for compatibility (answers are no longer translated)
-    missing_terms: list[str] = field(default_factory=list)  # question terms no passage mentions
-    evidence: list[dict] = field(default_factory=list)  # the numbered evidence sentences the model read
-    quoted: bool = False  # the answer is only the quoted evidence sentence (the model's own sentences failed)
-    answerable: float | None = None  # the model's probability that the evidence answers the question
-    translation: str | None = None  # the question translated into the articles' language (evidence search)
-
-    def to_dict(self) -> dict:
-        """JSON-ready form (the CLI's ``--json`` and the eval results)."""
-        return {
-            "question": self.question, "answer": self.text, "refused": self.refused,
-            "refusal_reason": self.refusal_reason, "language": self.language, "query": self.query,
-            "citations": [asdict(c) for c in self.citations],
-            "sources": [s.to_dict() for s in self.sources],
-            "removed": self.removed, "raw": self.raw, "draft": self.draft, "missing_terms": self.missing_terms,
-            "evidence": self.evidence, "quoted": self.quoted, "answerable": self.answerable,
-            "translation": self.translation,
-            "timings": self.timings, "model": self.model,
-        }
-
-
-@dataclass
-class EvidenceFound:
-    """Stream event: the evidence was selected (yielded before the model reads anything)."""
-
-    evidence: Evidence
-    sources: list[SearchResult]
-    language: str  # the question's language
-
-
-# -- the typed values passed between the steps ----------------------------------------------------
 
 @dataclass
 class Query:
     """What the user asked, and the forms of it each step uses."""
 
-    question: str  # the user's question, as typed
+    question: str  # as typed
     language: str  # the question's language: the answer's language
-    search_text: str  # standalone text for retrieval and evidence scoring
+    form: str  # the answer's shape (chatbot.shapes)
+    kind: str | None  # the kind of fact asked for (chatbot.answer_types)
+    search_text: str  # standalone text for retrieval
     model_question: str  # the question as put to the model
+    forms: list[str]  # the question's forms the sentences are scored against
     top_k: int
 
 
@@ -126,6 +78,8 @@ class Found:
     """What retrieval found for a :class:`Query`."""
 
     results: list[SearchResult]  # passages, best first
+    ranked: list[Candidate]  # every sentence of the passages, best first
+    features: np.ndarray  # the ranker's features, one row per candidate of ``ranked``
     evidence: Evidence  # the selected sentences
     relevance: float  # the best passage's dense cosine
     translation: str | None = None  # the question in the articles' language, when it differs
@@ -134,73 +88,55 @@ class Found:
 @dataclass
 class Decision:
     answerable: bool
-    probability: float | None = None  # P(yes) from the model, when it was asked
+    probability: float | None = None  # the model's P(yes), when it was asked
+    confidence: float | None = None  # calibrated probability that the answer is right
     reason: str | None = None  # the refusal_reason when not answerable
     missing: list[str] = field(default_factory=list)
-
-
-def normalize_history(history: History | None) -> list[tuple[str, str]]:
-    """``(role, text)`` pairs from chat messages or ``(user, assistant)`` tuples."""
-    turns: list[tuple[str, str]] = []
-    for item in history or []:
-        if isinstance(item, dict):
-            turns.append((item.get("role", "user"), message_text(item.get("content"))))
-        else:
-            user, assistant = item
-            turns += [("user", user or ""), ("assistant", assistant or "")]
-    return [(role, text) for role, text in turns if text]
-
-
-def message_text(content: Any) -> str:
-    """Message content as text (chat UIs may send a list of parts such as ``{"type": "text", ...}``)."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(message_text(p.get("text", "") if isinstance(p, dict) else p) for p in content)
-    return str(content or "")
 
 
 class AnswerChain:
     """Answers one question (with optional history) from the retriever's passages."""
 
     def __init__(self, retriever: HybridRetriever, model: BaseChatModel, embeddings: ChatbotEmbeddings,
-                 settings: Settings, vectors: PassageVectors | None = None) -> None:
+                 settings: Settings, vectors: PassageVectors | None = None, ranker: Ranker | None = None,
+                 calibration: Calibration | None = None, summaries: Summaries | None = None) -> None:
         self.retriever = retriever
         self.model = model
         self.settings = settings
         self.embeddings = embeddings
         self.vectors = vectors or PassageVectors(embeddings)
+        self.ranker = ranker or Ranker.load()
+        self.calibration = calibration or Calibration.load()
+        self.summaries = summaries
         # Per instance and bounded: the answer check asks for the same sentence once per candidate.
         self._query_vector = lru_cache(maxsize=512)(lambda text: self.embeddings.embed_queries([text])[0])
-        # Retrieval and evidence selection as one LCEL pipeline: {question, history, top_k} -> (Query, Found).
-        self.prepare = RunnableLambda(self.condense) | RunnableLambda(lambda q: (q, self.find(q)))
 
     # -- the steps -----------------------------------------------------------------------------
 
-    def condense(self, x: dict) -> Query:
+    def condense(self, question: str, history: History | None = None, top_k: int | None = None) -> Query:
         """Step 1: the standalone forms of the question (see :class:`Query`)."""
-        question = x["question"]
         language = language_of(question)
-        top_k = x.get("top_k") or self.settings.top_k
-        turns = normalize_history(x.get("history"))
-        previous = next((text for role, text in reversed(turns) if role == "user"), None)
-        if previous is None:
-            return Query(question, language, question, question, top_k)
+        top_k = top_k or self.settings.top_k
+        form, kind = form_of(question), expected_kind(question)
+        turns = turns_of(history)
+        context = previous_context(turns)
+        if context is None:
+            return Query(question, language, form, kind, question, question, [question], top_k)
         prompts = prompts_for(language)
-        fallback = Query(question, language, f"{previous} {question}",
-                         prompts.format_follow_up(question, previous), top_k)
-        if not self.settings.follow_up_rewrite:
-            return fallback
-        rewritten = self._rewrite(prompts, turns, question)
-        if rewritten is None:
-            return fallback
-        return Query(question, language, rewritten, rewritten, top_k)
+        rewritten = self._rewrite(prompts, turns, question) if self.settings.follow_up_rewrite else None
+        standalone = rewritten or f"{context.question} {question}"
+        # The previous answer's quoted sentence names what "it" is; it joins the search, not the
+        # sentence scores (it would rank itself first).
+        search = f"{standalone} {context.answer}".strip()
+        return Query(question, language, form, kind, search,
+                     rewritten or prompts.format_follow_up(question, context.question),
+                     list(dict.fromkeys([question, standalone])), top_k)
 
-    def _rewrite(self, prompts: PromptSet, turns: list[tuple[str, str]], question: str) -> str | None:
+    def _rewrite(self, prompts: PromptSet, turns, question: str) -> str | None:
         """The model's standalone rewrite of a follow-up, or ``None`` when it failed (echoed the
         question, answered it instead, or refused)."""
-        lines = [f"{'Q' if role == 'user' else 'A'}: {MARKER.sub('', text)[:HISTORY_CHARS]}"
-                 for role, text in turns[-HISTORY_TURNS:]]
+        lines = [f"{'Q' if t.role == 'user' else 'A'}: {MARKER.sub('', t.text)[:HISTORY_CHARS]}"
+                 for t in turns[-HISTORY_TURNS:]]
         out = self._one_line(prompts.condense_prompt.invoke({"history": "\n".join(lines), "question": question}))
         out = re.sub(r"^(【?書き換えた質問】?|REWRITTEN QUESTION:)\s*", "", out)
         if (not out or len(out) > HISTORY_CHARS or prompts.is_refusal(out) or bigrams(out) <= bigrams(question)
@@ -214,14 +150,14 @@ class AnswerChain:
         return out.splitlines()[0].strip(" 「」\"'") if out else ""
 
     def find(self, query: Query) -> Found:
-        """Step 2: passages, then the evidence sentences within the budget. A question in another
-        language than the passages is translated, and both forms search and score (e5 alone
-        matches an English question to Japanese sentences poorly, and shares no words with them)."""
+        """Step 2: passages, then every sentence ranked, then the evidence within the budget. A
+        question in another language than the passages is translated, and both forms search and
+        score (e5 alone matches an English question to Japanese sentences poorly)."""
         results = self.retriever.search(query.search_text, query.top_k)
         if not results:
-            return Found([], Evidence(), 0.0)
+            return Found([], [], np.zeros((0, 0)), Evidence(), 0.0)
         relevance = max((r.dense or 0.0) for r in results)
-        texts = list(dict.fromkeys([query.question, query.search_text]))
+        forms = list(query.forms)
         translation = None
         # Not for a question the gate refuses anyway (off-topic, or naming what no passage mentions).
         if (self.settings.translate_questions and language_of(" ".join(r.text for r in results)) != query.language
@@ -229,10 +165,16 @@ class AnswerChain:
             translation = self._translate(query)
             if translation:
                 results = self.retriever.search(f"{query.search_text} {translation}", query.top_k) or results
-                texts.append(translation)
-        query_vectors = np.stack([self._query_vector(t) for t in texts])
-        evidence = select_evidence(texts, results, self.settings.evidence_tokens, query_vectors, self.vectors)
-        return Found(results, evidence, relevance, translation)
+                forms.append(translation)
+        candidates = candidates_of(results)
+        features = featurize(forms, candidates, np.stack([self._query_vector(t) for t in forms]), self.vectors)
+        scores = self.ranker.score(features)
+        order = np.argsort(-scores, kind="stable")
+        for c, score in zip(candidates, scores):
+            c.score = float(score)
+        ranked = [candidates[i] for i in order]
+        evidence = select_evidence(ranked, self.settings.evidence_tokens, self.ranker.article_margin)
+        return Found(results, ranked, features[order], evidence, relevance, translation)
 
     def _translate(self, query: Query) -> str | None:
         """The search text in the other language (one line), or ``None`` when the model gave none."""
@@ -246,7 +188,7 @@ class AnswerChain:
         missing = self._missing_terms(query, found.results)
         if missing:
             return Decision(False, reason=TERMS_NOT_FOUND, missing=missing)
-        if not holds_kind(expected_kind(query.question), [s.text for s in found.evidence.sentences]):
+        if not holds_kind(query.kind, [s.text for s in found.evidence.sentences]):
             return Decision(False, reason=ANSWER_TYPE)
         return Decision(True)
 
@@ -257,8 +199,9 @@ class AnswerChain:
         same = language_of(" ".join(r.text for r in results)) == query.language
         return missing_terms(query.question, texts, same_language=same)
 
-    def decide(self, prompts: PromptSet, evidence_text: str, query: Query) -> Decision:
-        """Step 4: P(yes) that the evidence answers the question, from one forward pass."""
+    def decide(self, prompts: PromptSet, evidence_text: str, query: Query, found: Found) -> Decision:
+        """Step 4: the model's P(yes) that the evidence answers the question (one forward pass),
+        then the calibrated probability that the answer is right, against ``min_confidence``."""
         messages = prompts.decision_messages(evidence_text, query.model_question)
         score = getattr(self.model, "choice_probabilities", None)
         if score is not None:
@@ -266,75 +209,178 @@ class AnswerChain:
         else:  # a remote backend: its short reply decides
             reply = (self.model.bind(stop=["\n", "。", "."]) | StrOutputParser()).invoke(messages)
             p = 1.0 if reply.strip().lower().startswith(prompts.yes.lower()) else 0.0
-        ok = p >= self.settings.min_answerable
-        return Decision(ok, probability=round(p, 4), reason=None if ok else NOT_ANSWERABLE)
+        confidence = self.calibration.probability(signals(query, found, p, self.subjects(query, found)))
+        ok = confidence >= self.settings.min_confidence
+        return Decision(ok, probability=round(p, 4), confidence=round(confidence, 4),
+                        reason=None if ok else NOT_ANSWERABLE)
 
-    def check(self, reply: str, found: Found, query: Query, prompts: PromptSet,
-              best: EvidenceSentence) -> CheckedAnswer | None:
-        """Step 6: the answer: the verbatim quote of the best evidence sentence, then the model's
-        sentences that pass the citation checks (none when all fail: the quote alone). ``None``
-        when the model itself says the evidence does not answer."""
+    def subjects(self, query: Query, found: Found) -> Subjects:
+        """The companies, people and products the question is about (as the passages spell them)."""
+        return Subjects.of([query.question, *([found.translation] if found.translation else [])], found.results)
+
+    def lead(self, query: Query, found: Found, subjects: Subjects) -> list[EvidenceSentence]:
+        """Step 5: the evidence sentences that lead the answer, in article order (see module doc)."""
+        evidence = found.evidence
+        quotable = [s for s in evidence.ranked if is_full_sentence(s.text) and not is_question(s.text)] or evidence.ranked
+        about = [s for s in quotable if subjects.about(s)] or quotable
+        best = next((s for s in about[:QUOTE_CANDIDATES] if holds_kind(query.kind, [s.text])), about[0])
+        lead = [best]
+        if query.form == WHY and refers_back(best.text):
+            before = evidence.get(best.id - 1)
+            if before is not None and before.doc_id == best.doc_id and not is_question(before.text):
+                lead.insert(0, before)
+        elif query.form == COMPARE:
+            other = next((s for s in about if s.doc_id != best.doc_id), None)
+            if other is not None:
+                lead.append(other)
+        return sorted(lead, key=lambda s: s.id)
+
+    def quotes(self, prompts: PromptSet, query: Query, lead: list[EvidenceSentence], evidence_text: str,
+               bullets: bool = False) -> Iterator[str | list[Quote]]:
+        """Step 5, as shown: the lead sentences verbatim, or, for a question in another language
+        than the article, the model's translation of each (streamed, then checked: a translation
+        that drops or changes a number or code is replaced by the original). Yields text deltas,
+        then the list of :class:`Quote`."""
+        if language_of(" ".join(s.text for s in lead)) == query.language:
+            quotes = [Quote(s.text, i, s.id) for i, s in enumerate(lead, 1)]
+            yield quote_block(prompts, quotes, bullets) + "\n"
+            yield quotes
+            return
+        parts: list[str] = []
+        for delta in self._generate(prompts.translation_messages(evidence_text, query.model_question, [s.id for s in lead]),
+                                    stop=["\n\n"]):
+            yield (prompts.quote_translated if not parts else "") + delta
+            parts.append(delta)
+        yield "\n"
+        lines = _numbered_lines("".join(parts), [s.id for s in lead])
+        quotes = []
+        for i, s in enumerate(lead, 1):
+            t = lines.get(s.id, "").strip(" 「」“”\"")
+            faithful = (t and language_of(t) == query.language
+                        and not missing_facts(t, [s.text], codes_only=True)
+                        and not missing_facts(s.text, [t], codes_only=True))
+            quotes.append(Quote(s.text, i, s.id, t if faithful else None))
+        yield quotes
+
+    def check(self, reply: str, found: Found, query: Query, prompts: PromptSet, lead: list[EvidenceSentence],
+              subjects: Subjects) -> tuple[list[CheckedSentence], list[str]] | None:
+        """Step 7: the model's sentences that pass the citation and subject checks (``cites`` =
+        the evidence ids they cite) and the removed ones; ``None`` when the model itself says the
+        evidence does not answer."""
         if prompts.is_refusal(reply):
             return None
         checked = check_answer(reply, found.evidence, self.similarity, question=query.model_question)
-        pairs = [(CheckedSentence(quote_text(prompts, best.text), supported=True), [best.id])]
+        kept: list[CheckedSentence] = []
+        removed = [s.text for s in checked.removed]
         for sentence in checked.sentences:
-            if lexical_support(sentence.text, best.text) >= TITLE_COPY:
-                continue  # the model copied the quoted sentence
-            pairs.append((CheckedSentence(sentence.text, supported=True),
-                          [checked.citations[c - 1].evidence_id for c in sentence.cites]))
-        answer = renumber(pairs, found.evidence)
-        answer.text = "\n".join(filter(None, [join(answer.sentences[:1]), join(answer.sentences[1:])]))
-        answer.removed = checked.removed
-        return answer
+            ids = [checked.citations[c - 1].evidence_id for c in sentence.cites]
+            if any(lexical_support(sentence.text, s.text) >= TITLE_COPY for s in lead):
+                continue  # the model copied a quoted sentence
+            if not all(subjects.about(found.evidence.get(n)) for n in ids):
+                removed.append(sentence.text)  # it cites a sentence about another company or person
+                continue
+            kept.append(CheckedSentence(sentence.text, ids, supported=True))
+        return kept, removed
 
     # -- running them --------------------------------------------------------------------------
 
     def stream(self, question: str, history: History | None = None,
-               top_k: int | None = None) -> Iterator[str | EvidenceFound | Answer]:
-        """Yield :class:`EvidenceFound`, then the answer's text deltas as the model writes them,
-        then the checked :class:`Answer`."""
+               top_k: int | None = None) -> Iterator[StreamEvent]:
+        """Yield :class:`EvidenceFound`, then the answer's text deltas as they are written, then
+        the checked :class:`Answer`."""
         t0 = time.perf_counter()
-        query, found = self.prepare.invoke({"question": question, "history": history, "top_k": top_k})
+        timings: dict[str, float] = {}
+        query = self.condense(question, history, top_k)
+        if query.form == SUMMARY and self.summaries is not None:
+            yield from self._summary(query, t0)
+            return
+        found = self.find(query)
         prompts = prompts_for(query.language)
-        answer = Answer(question=question, text="", refused=False, citations=[], sources=found.results,
-                        language=query.language, query=query.search_text, model=self._model_name(),
-                        evidence=found.evidence.to_dict(), translation=found.translation)
-        answer.timings["evidence_s"] = _since(t0)
+        timings["evidence_s"] = _since(t0)
         yield EvidenceFound(found.evidence, found.results, query.language)
+
+        def answer(**kw) -> Answer:
+            timings.setdefault("first_token_s", _since(t0))
+            timings["total_s"] = _since(t0)
+            return Answer(question=question, sources=found.results, language=query.language,
+                          query=query.search_text, model=self._model_name(), form=query.form,
+                          evidence=found.evidence.to_dict(), translation=found.translation, timings=timings, **kw)
+
+        def refuse(decision: Decision) -> Answer:
+            return answer(text=prompts.refusal, refused=True, citations=[], refusal_reason=decision.reason,
+                          missing_terms=decision.missing, answerable=decision.probability,
+                          confidence=decision.confidence)
 
         decision = self.gate(query, found)
         evidence_text = self.format_evidence(prompts, found.evidence)
         if decision.answerable:
-            decision = self.decide(prompts, evidence_text, query)
-            answer.answerable = decision.probability
-            answer.timings["decide_s"] = _since(t0)
+            decision = self.decide(prompts, evidence_text, query, found)
+            timings["decide_s"] = _since(t0)
         if not decision.answerable:
-            answer.missing_terms = decision.missing
-            yield self._refuse(answer, prompts, decision.reason, t0)
+            yield refuse(decision)
             return
 
-        # The best evidence sentence, verbatim, leads the answer: it is known before the model
-        # writes, so the reader has an answer at once; the model's short answer follows.
-        best = best_sentence(found.evidence, expected_kind(query.question))
-        lead = quote_text(prompts, best.text) + "\n"
-        answer.timings["first_token_s"] = _since(t0)
-        yield lead
-        parts: list[str] = []
-        for delta in self._generate(prompts.answer_messages(evidence_text, query.model_question)):
-            answer.timings.setdefault("model_first_token_s", _since(t0))
-            parts.append(delta)
-            yield delta
-        answer.raw = "".join(parts).strip()
-        checked = self.check(answer.raw, found, query, prompts, best)
-        if checked is None:
-            yield self._refuse(answer, prompts, MODEL_REFUSED, t0)
+        subjects = self.subjects(query, found)
+        lead = self.lead(query, found, subjects)
+        quotes: list[Quote] = []
+        for event in self.quotes(prompts, query, lead, evidence_text):
+            if isinstance(event, list):
+                quotes = event
+            else:
+                timings.setdefault("first_token_s", _since(t0))
+                yield event
+
+        raw, kept, removed = "", [], []
+        if language_of(" ".join(s.text for s in lead)) == query.language:  # the model's own short answer
+            parts: list[str] = []
+            for delta in self._generate(prompts.answer_messages(evidence_text, query.model_question)):
+                timings.setdefault("model_first_token_s", _since(t0))
+                parts.append(delta)
+                yield delta
+            raw = "".join(parts).strip()
+            checked = self.check(raw, found, query, prompts, lead, subjects)
+            if checked is None:
+                yield refuse(Decision(False, decision.probability, decision.confidence, MODEL_REFUSED))
+                return
+            kept, removed = checked
+        text, citations = compose(prompts, quotes, kept, found.evidence)
+        yield answer(text=text, refused=False, citations=citations, quotes=quotes, removed=removed, raw=raw,
+                     quoted=not kept, answerable=decision.probability, confidence=decision.confidence)
+
+    def _summary(self, query: Query, t0: float) -> Iterator[StreamEvent]:
+        """A summary request: the most central sentences of the best-matching article (of the best
+        two when the question is about both), each cited."""
+        prompts = prompts_for(query.language)
+        results = self.retriever.search(query.search_text, query.top_k)
+        relevant = results and max(r.dense or 0.0 for r in results) >= self.settings.min_relevance
+        docs = list(dict.fromkeys(r.doc_id for r in results))[:2 if about_several(query.question) else 1]
+        central = [s for d in docs for s in self.summaries.central(d)] if relevant else []
+        sentences = [EvidenceSentence(i, s.text, s.result, s.start, s.end, s.score) for i, s in enumerate(central, 1)]
+        evidence = Evidence(sentences, sentences)
+        timings = {"evidence_s": _since(t0)}
+        yield EvidenceFound(evidence, results, query.language)
+        common = dict(question=query.question, sources=results, language=query.language, query=query.search_text,
+                      model=self._model_name(), form=SUMMARY, evidence=evidence.to_dict(), timings=timings)
+        if not sentences:
+            timings["first_token_s"] = timings["total_s"] = _since(t0)
+            yield Answer(text=prompts.refusal, refused=True, citations=[], refusal_reason=NO_RELEVANT_SOURCES, **common)
             return
-        answer.text, answer.citations = checked.text, checked.citations
-        answer.removed = [s.text for s in checked.removed]
-        answer.quoted = len(checked.sentences) == 1  # the model's own sentences all failed the checks
-        answer.timings["total_s"] = _since(t0)
-        yield answer
+        quotes: list[Quote] = []
+        for event in self.quotes(prompts, query, sentences, self.format_evidence(prompts, evidence), bullets=True):
+            if isinstance(event, list):
+                quotes = event
+            else:
+                timings.setdefault("first_token_s", _since(t0))
+                yield event
+        text, citations = compose(prompts, quotes, [], evidence, bullets=True)
+        by_doc: dict[str, list[Quote]] = {}
+        for q, s in zip(quotes, sentences):
+            by_doc.setdefault(s.doc_id, []).append(q)
+        titles = {s.doc_id: s.result.title for s in sentences}
+        text = "\n".join(prompts.summary.format(title=titles[d]) + "\n" + quote_block(prompts, qs, bullets=True)
+                         for d, qs in by_doc.items())
+        timings["total_s"] = _since(t0)
+        yield Answer(text=text, refused=False, citations=citations, quotes=quotes, quoted=True, **common)
 
     def invoke(self, question: str, history: History | None = None, top_k: int | None = None) -> Answer:
         """The checked :class:`Answer` (no streaming)."""
@@ -345,8 +391,8 @@ class AnswerChain:
         return prompts.format_evidence([(r.title, r.byline, [(s.id, s.text) for s in sentences])
                                         for r, sentences in evidence.articles()])
 
-    def _generate(self, messages) -> Iterator[str]:
-        for chunk in self.model.stream(messages, stop=["\n\n"]):  # one short paragraph
+    def _generate(self, messages, stop: list[str] | None = None) -> Iterator[str]:
+        for chunk in self.model.stream(messages, stop=stop or ["\n\n"]):  # one short paragraph
             delta = chunk.content if isinstance(chunk.content, str) else str(chunk.content)
             if delta:
                 yield delta
@@ -355,39 +401,51 @@ class AnswerChain:
         """e5 cosine of an answer sentence (as a query) to evidence sentences (as passages)."""
         return self.vectors(list(candidates)) @ self._query_vector(sentence)
 
-    def _refuse(self, answer: Answer, prompts: PromptSet, reason: str | None, t0: float) -> Answer:
-        answer.refused, answer.refusal_reason, answer.text = True, reason, prompts.refusal
-        answer.timings.setdefault("first_token_s", _since(t0))
-        answer.timings["total_s"] = _since(t0)
-        return answer
-
     def _model_name(self) -> str:
         return f"{self.settings.llm_backend}:{self.settings.llm_model}"
 
 
-def best_sentence(evidence: Evidence, kind: str | None = None) -> EvidenceSentence:
-    """The sentence quoted at the head of the answer: the best-scoring full sentence (not a
-    heading, a byline line or a rhetorical question) among the top ``QUOTE_CANDIDATES`` that
-    holds the kind of answer asked for (a date for いつ/when), else the best full sentence."""
-    full = [s for s in evidence.ranked if _is_full_sentence(s.text) and not is_question(s.text)] or evidence.ranked
-    return next((s for s in full[:QUOTE_CANDIDATES] if holds_kind(kind, [s.text])), full[0])
+def quote_block(prompts: PromptSet, quotes: list[Quote], bullets: bool = False) -> str:
+    """The lead quotes as shown: verbatim in 「」 (translated ones in “”), each with its marker.
+    A quote in another language whose translation failed the check is shown as it is, labelled so."""
+    parts = [f"“{q.translation}”[{q.n}]" if q.translation else f"「{q.text}」[{q.n}]" for q in quotes]
+    if bullets:
+        return "\n".join(f"・{p}" for p in parts)
+    if any(q.translation for q in quotes):
+        label = prompts.quote_translated
+    elif quotes and language_of(quotes[0].text) != prompts.language:
+        label = prompts.quote_untranslated
+    else:
+        label = prompts.quote
+    return label + "".join(parts)
 
 
-def quote_text(prompts: PromptSet, sentence: str) -> str:
-    """An article sentence quoted verbatim, with its label (「…」 marks the exact article text)."""
-    return f"{prompts.quote}「{sentence}」"
+def compose(prompts: PromptSet, quotes: list[Quote], kept: list[CheckedSentence], evidence: Evidence,
+            bullets: bool = False) -> tuple[str, list[Citation]]:
+    """The answer text and its citations, numbered 1..m in order of first use: the quotes first
+    (their ``n``), then the model's checked sentences (whose ``cites`` hold evidence ids and are
+    renumbered here)."""
+    numbers = {q.evidence_id: q.n for q in quotes}
+    for sentence in kept:
+        for n in sorted(sentence.cites):
+            numbers.setdefault(n, len(numbers) + 1)
+        sentence.cites = [numbers[n] for n in sorted(sentence.cites)]
+    text = quote_block(prompts, quotes, bullets)
+    if kept:
+        text += "\n" + join(kept)
+    return text, sorted((citation(evidence.get(i), n) for i, n in numbers.items()), key=lambda c: c.n)
 
 
-def final_answer(events: Iterator[str | EvidenceFound | Answer]) -> Answer:
-    """The :class:`Answer` that ends an answer stream."""
-    for event in events:
-        if isinstance(event, Answer):
-            return event
-    raise RuntimeError("the answer stream ended without an answer")  # pragma: no cover
-
-
-def _is_full_sentence(text: str) -> bool:
-    return len(text) >= MIN_QUOTE_CHARS and bool(re.search(r"[。．！？!?.」』)）]$", text.strip()))
+def _numbered_lines(text: str, ids: list[int]) -> dict[int, str]:
+    """``{n: line}`` from the model's "[n] …" lines; a single unnumbered reply is the first id's."""
+    out: dict[int, str] = {}
+    for line in text.splitlines():
+        m = re.match(r"\s*[\[［【]\s*(\d+)\s*[\]］】]\s*(.*)", line)
+        if m and int(m.group(1)) in ids:
+            out[int(m.group(1))] = m.group(2).strip()
+    if not out and len(ids) == 1 and text.strip():
+        out[ids[0]] = MARKER.sub("", text.strip().splitlines()[0]).strip()
+    return out
 
 
 def _since(t0: float) -> float:

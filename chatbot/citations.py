@@ -24,14 +24,13 @@ Thresholds and where they come from: :mod:`chatbot.rules`.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from .chunking import split_sentences
 from .facts import missing_facts
-from .prompts import language_of
 from .rules import MIN_NEW_BIGRAMS, LEXICAL_SUPPORT, SEMANTIC_SUPPORT, SEMANTIC_SUPPORT_CROSS, TITLE_COPY
+from .text import bigrams, is_question, language_of, nfkc
 
 if TYPE_CHECKING:
     from .evidence import Evidence, EvidenceSentence
@@ -39,7 +38,6 @@ if TYPE_CHECKING:
 # [1], [1, 2], ［１］, 【1】, [1][2]
 MARKER = re.compile(r"[\[［【]\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]］】]")
 _MARKERS_AFTER_STOP = re.compile(r"([。．！？!?])(\s*(?:[\[［【]\s*\d+(?:\s*[,，、]\s*\d+)*\s*[\]］】]\s*)+)")
-_DROP = re.compile(r"[\s、。,.!?！？「」『』()（）\[\]［］【】・:：;；\"'“”‘’]")
 
 Similarity = Callable[[str, Sequence[str]], Sequence[float]]  # (sentence, candidates) -> cosines
 
@@ -83,12 +81,6 @@ class CheckedAnswer:
     removed: list[CheckedSentence] = field(default_factory=list)
 
 
-def bigrams(text: str) -> set[str]:
-    """Character bigrams of ``text`` after NFKC, lower-casing and dropping spaces and punctuation."""
-    t = _DROP.sub("", unicodedata.normalize("NFKC", text).lower())
-    return {t[i:i + 2] for i in range(len(t) - 1)} or ({t} if t else set())
-
-
 def lexical_support(sentence: str, source_sentence: str, ignore: frozenset[str] = frozenset()) -> float:
     """Share of the sentence's character bigrams that occur in the source sentence.
 
@@ -102,7 +94,7 @@ def lexical_support(sentence: str, source_sentence: str, ignore: frozenset[str] 
 
 def split_answer(text: str) -> list[tuple[str, list[int]]]:
     """Answer sentences without markers, each with the numbers it cites."""
-    text = _MARKERS_AFTER_STOP.sub(lambda m: m.group(2).strip() + m.group(1), unicodedata.normalize("NFKC", text))
+    text = _MARKERS_AFTER_STOP.sub(lambda m: m.group(2).strip() + m.group(1), nfkc(text))
     out = []
     for s, e in split_sentences(text):
         sentence = text[s:e]
@@ -120,11 +112,6 @@ def is_title(sentence: str, titles: Sequence[str]) -> bool:
     as if it were the answer, and a title is no claim."""
     return any(lexical_support(sentence, t) >= TITLE_COPY and lexical_support(t, sentence) >= TITLE_COPY
                for t in titles if t)
-
-
-def is_question(sentence: str) -> bool:
-    """Whether ``sentence`` asks rather than states (「…のか。」, 「…ですか？」, "...?")."""
-    return sentence.rstrip("」』)）\"' ").endswith(("か。", "か？", "?", "？", "のか", "か"))
 
 
 class _Support:

@@ -12,7 +12,7 @@ import json
 import sys
 
 from .bot import Chatbot
-from .chain import EvidenceFound
+from .answer import EvidenceFound
 from .errors import ChatbotError
 from .prompts import prompts_for
 

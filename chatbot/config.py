@@ -78,14 +78,11 @@ class Settings(BaseSettings):
         "is below this: a guard against questions about something else entirely. Set in the first pipeline "
         "(11-23); re-checked on the dev set: its answerable questions' best passages score 0.764 or more (p5 0.781) "
         "(none refused), and on-topic unanswerable ones 0.78+ (left to the later checks).")
-    min_answerable: float = Field(
+    min_confidence: float = Field(
         0.2, ge=0.0, le=1.0,
-        description="Refuse when the model's probability that the evidence answers the question (its "
-        "yes/no next-token probabilities after reading the evidence) is below this. Chosen on the dev set "
-        "(121 questions): 0.2 refuses 4.3% of answerable and 30% of unanswerable questions; 0.35: 11.7% / 44%; "
-        "0.5: 31% / 70% (docs/evaluation.md). Re-checked after English questions were translated (11-25): "
-        "0.2 refuses 6.4% / 33%, 0.15 4.3% / 30%; kept at 0.2, since answering what the articles do not say "
-        "is the worse failure (JSQuAD 100 + 100 at 0.2: 6% of answerable refused, 48% of gold-removed).")
+        description="Refuse when the calibrated probability that the answer is right (chatbot.answerability: the "
+        "model's yes/no probability after reading the evidence, with the ranker's scores) is below this. "
+        "PLACEHOLDER: chosen on the dev set.")
     follow_up_rewrite: bool = Field(
         False,
         description="Rewrite a follow-up into a standalone question with the model before searching "

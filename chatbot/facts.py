@@ -7,9 +7,9 @@ English answer about a Japanese article is checked on the facts, not on the spel
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from .rules import EXACT_NUMBERS_BELOW, NUMBER_TOLERANCE, QUESTION_NUMBER_MIN
+from .text import nfkc
 
 _MULTIPLIERS = {
     "千": 1e3, "万": 1e4, "億": 1e8, "兆": 1e12,
@@ -25,11 +25,6 @@ _AMOUNT = re.compile(rf"({_NUM})\s*({_UNIT})?(?:\s*({_NUM})\s*({_UNIT}))?")
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9.&'-]*[A-Za-z0-9]|[A-Z]")
 
 
-def normalize(text: str) -> str:
-    """NFKC (full-width digits and letters become ASCII)."""
-    return unicodedata.normalize("NFKC", text)
-
-
 def _value(number: str, unit: str | None) -> float:
     value = float(number.replace(",", ""))
     return value * _MULTIPLIERS[unit.lower()] if unit else value
@@ -38,7 +33,7 @@ def _value(number: str, unit: str | None) -> float:
 def numbers(text: str) -> set[float]:
     """Every number in ``text`` as a value (multipliers applied, chained parts added)."""
     out: set[float] = set()
-    for m in _AMOUNT.finditer(normalize(text)):
+    for m in _AMOUNT.finditer(nfkc(text)):
         value = _value(m.group(1), m.group(2))
         if m.group(3) and m.group(2) and m.group(4):
             lower = _value(m.group(3), m.group(4))
@@ -67,7 +62,7 @@ def names(text: str, codes_only: bool = False) -> set[str]:
     GPT-6): the ones a Japanese article also writes in Latin letters, unlike Nadella (ナデラ).
     """
     out = set()
-    text = normalize(text)
+    text = nfkc(text)
     for m in _NAME.finditer(text):
         word = re.sub(r"['’]s$", "", m.group(0))  # NVIDIA's -> NVIDIA
         if word.lower() in _NOT_NAMES:
@@ -95,7 +90,7 @@ def has_fact(text: str, fact: str) -> bool:
     try:
         value = float(fact)
     except ValueError:
-        t = normalize(text).lower()
+        t = nfkc(text).lower()
         return fact in t or (fact.endswith("s") and fact[:-1] in t)  # GPUs
     return any(same_number(value, n) for n in numbers(text))
 
@@ -143,7 +138,7 @@ def acronyms(text: str) -> set[str]:
 
 
 def _original(text: str, lowered: str) -> str:
-    m = re.search(re.escape(lowered), normalize(text), re.IGNORECASE)
+    m = re.search(re.escape(lowered), nfkc(text), re.IGNORECASE)
     return m.group(0) if m else lowered
 
 

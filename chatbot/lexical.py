@@ -9,10 +9,11 @@ from __future__ import annotations
 import math
 import re
 import threading
-import unicodedata
 from functools import lru_cache
 
 import numpy as np
+
+from .text import nfkc
 
 TOKENIZER_VERSION = "sudachi-core-A-normalized-content-v1"
 
@@ -42,7 +43,7 @@ def tokenize(text: str) -> list[str]:
     """Content morphemes of ``text`` for BM25: Sudachi short units (mode A) in normalized
     form (選んだ -> 選ぶ, spelling variants unified), NFKC, lower-cased, without particles,
     auxiliaries or punctuation."""
-    text = unicodedata.normalize("NFKC", text).lower()
+    text = nfkc(text).lower()
     with _tokenizer_lock:  # a Sudachi tokenizer is not safe to share between threads
         morphemes = _tokenizer().tokenize(text)
         return [m.normalized_form().lower() for m in morphemes
@@ -55,7 +56,7 @@ def proper_nouns(text: str) -> list[str]:
     Microsoft, アルトマン Altman), country names (アメリカ is also 米国, and 日本語 is a language),
     words that are also common nouns (見方 is a surname too), words with 何 (何川 is a
     question), and Latin-script words, which :func:`chatbot.facts.names` handles."""
-    text = unicodedata.normalize("NFKC", text)
+    text = nfkc(text)
     with _tokenizer_lock:
         candidates = [m.surface() for m in _tokenizer().tokenize(text)
                       if m.part_of_speech()[1] == "固有名詞" and m.part_of_speech()[3] != "国"]

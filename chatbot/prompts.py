@@ -15,7 +15,6 @@ nothing.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -24,24 +23,9 @@ import yaml
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.prompts import ChatPromptTemplate
 
+from .text import nfkc
+
 LANGUAGES = ("ja", "en")
-_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
-_HIRAGANA = re.compile(r"[\u3041-\u309f]")
-
-
-def language_of(text: str) -> str:
-    """``"ja"`` or ``"en"``: the one language detector used everywhere.
-
-    Japanese when the text has hiragana (the particles of any Japanese sentence, however short:
-    「NVIDIAは？」) or when kana and kanji make up at least a third of its letters; so an
-    English text quoting a katakana name or one kanji stays English."""
-    japanese = len(_JAPANESE.findall(text))
-    if not japanese:
-        return "en"
-    if _HIRAGANA.search(text):
-        return "ja"
-    letters = japanese + sum(ch.isascii() and ch.isalpha() for ch in text)
-    return "ja" if japanese / letters >= 1 / 3 else "en"
 
 
 # Article text is data: a line that looks like an evidence number, a prompt heading or the
@@ -75,6 +59,11 @@ class PromptSet:
     answer: str
     refusal: str
     quote: str
+    quote_translated: str  # the label of a translated quote
+    quote_untranslated: str  # the label of a quote in the other language whose translation failed its check
+    translate_evidence: str  # the request to translate evidence sentences {ids} into the question's language
+    summary: str  # the heading of a summary: {title}
+    original: str  # the label of a translated quote's original sentence
     evidence_found: str  # shown while the model writes
     closest: str
     translate: str  # the question into the other language (for the articles' language)
@@ -103,6 +92,12 @@ class PromptSet:
         """The decision prompt answered "yes", then the request for the cited answer."""
         return self.decision_messages(evidence, question) + [AIMessage(self.yes), HumanMessage(self.answer)]
 
+    def translation_messages(self, evidence: str, question: str, ids: list[int]) -> list[BaseMessage]:
+        """The decision prompt answered "yes", then the request to translate evidence sentences
+        ``ids`` (one numbered line each): the sentences are already in the KV cache."""
+        request = self.translate_evidence.format(ids=", ".join(f"[{n}]" for n in ids))
+        return self.decision_messages(evidence, question) + [AIMessage(self.yes), HumanMessage(request)]
+
     @property
     def condense_prompt(self) -> ChatPromptTemplate:
         """Messages for the follow-up rewrite: variables ``history`` and ``question``."""
@@ -121,7 +116,7 @@ class PromptSet:
 
         Only the opening sentence counts: a real answer may mention in passing that a
         detail is not stated."""
-        text = unicodedata.normalize("NFKC", answer).strip().lower()
+        text = nfkc(answer).strip().lower()
         first = re.split(r"(?<=[。．.!?！？])\s*", text, maxsplit=1)[0]
         return not text or any(m.lower() in first for m in self.refusal_markers)
 

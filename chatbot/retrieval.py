@@ -75,6 +75,14 @@ class SearchResult:
         d.pop("metadata")
         return d
 
+    @classmethod
+    def of_chunk(cls, chunk_id: str, text: str, meta: dict, rank: int = 1, score: float = 0.0, **scores) -> SearchResult:
+        """A passage that is one stored chunk (``meta``: its store metadata)."""
+        return cls(rank=rank, doc_id=meta.get("doc_id", ""), title=meta.get("title", ""), source=meta.get("source", ""),
+                   chunk_id=chunk_id, text=text, score=score, start=int(meta.get("start", 0)),
+                   end=int(meta.get("end", 0)), metadata=meta, page=_int_or_none(meta.get("page")),
+                   page_end=_int_or_none(meta.get("page_end")), **scores)
+
 
 @dataclass
 class Candidate:
@@ -220,11 +228,8 @@ def _merge_neighbours(ranked: list[tuple[str, dict]], k: int) -> list[SearchResu
             continue
         if len(results) == k:
             break
-        results.append(SearchResult(
-            rank=len(results) + 1, doc_id=meta.get("doc_id", ""), title=meta.get("title", ""),
-            source=meta.get("source", ""), chunk_id=cid, text=text, score=e["score"],
-            dense=e.get("dense"), bm25=e.get("bm25"), start=start, end=end, metadata=meta,
-            page=_int_or_none(meta.get("page")), page_end=_int_or_none(meta.get("page_end"))))
+        results.append(SearchResult.of_chunk(cid, text, meta, len(results) + 1, e["score"],
+                                             dense=e.get("dense"), bm25=e.get("bm25")))
     return results
 
 

@@ -92,6 +92,14 @@ MIN_QUOTE_CHARS = 15
 # sentences on one topic are close, the answer type is not. Among the top 3: a design choice.
 QUOTE_CANDIDATES = 3
 
+# --- Summaries (chatbot.summaries) -----------------------------------------------------------------
+# A summary quotes one central sentence per SUMMARY_PER sentences of the article, at least
+# SUMMARY_MIN and at most SUMMARY_MAX ("the 3-5 most central sentences", issue 21); each pick is
+# penalized by SUMMARY_DIVERSITY x its cosine to the closest sentence already picked, so that the
+# points differ. Design constants, not tuned (no eval question asks for a summary).
+SUMMARY_MIN, SUMMARY_MAX, SUMMARY_PER = 3, 5, 8
+SUMMARY_DIVERSITY = 0.5
+
 # --- Follow-ups ----------------------------------------------------------------------------------
 # A follow-up is searched as "previous question + follow-up" (no model call). Dev follow-ups
 # (15 answerable), all gold sentences in the evidence: concatenation 12/15 (400 tokens), the

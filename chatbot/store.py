@@ -151,6 +151,20 @@ class ChunkStore:
         return [Hit(i, t, m, d) for i, t, m, d in
                 zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])]
 
+    def get(self, ids: list[str]) -> list[Hit]:
+        """Chunks by id, in the order asked (ids not in the store are left out; distance 0)."""
+        found: dict[str, Hit] = {}
+        for i in range(0, len(ids), _PAGE):
+            page = self._call(self.collection.get, ids=ids[i:i + _PAGE], include=["documents", "metadatas"])
+            found.update((c, Hit(c, t, m, 0.0)) for c, t, m in zip(page["ids"], page["documents"], page["metadatas"]))
+        return [found[c] for c in ids if c in found]
+
+    def chunks_of(self, doc_id: str) -> list[Hit]:
+        """Every chunk of one document, in text order."""
+        page = self._call(self.collection.get, where={"doc_id": doc_id}, include=["documents", "metadatas"])
+        hits = [Hit(c, t, m, 0.0) for c, t, m in zip(page["ids"], page["documents"], page["metadatas"])]
+        return sorted(hits, key=lambda h: int(h.metadata.get("start", 0)))
+
     def generation(self) -> str:
         """Changes whenever the collection content changes (used to refresh the keyword index)."""
         meta = self._call(lambda: self._client.get_collection(self.settings.collection).metadata) or {}

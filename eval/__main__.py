@@ -54,9 +54,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--path", type=Path, default=None)
     p.add_argument("--limit", type=int, default=None)
     p = sub.add_parser("threshold", help="the answerability threshold applied offline to a stored run (see eval/threshold.py)")
-    p.add_argument("run", type=Path, help="a run's JSON, or a JSQuAD results folder, made with CHATBOT_MIN_ANSWERABLE=0")
+    p.add_argument("run", type=Path, help="a run's JSON, or a JSQuAD results folder, made with CHATBOT_MIN_CONFIDENCE=0")
     p.add_argument("--thresholds", default="0,0.1,0.2,0.25,0.3,0.35,0.4,0.5,0.6,0.7")
     p.add_argument("--write", type=float, default=None, help="also write the run at this threshold")
+    p = sub.add_parser("train-ranker", help="learn the evidence-sentence ranker (chatbot/data/ranker.json) on the "
+                       "JSQuAD training paragraphs and the dev split(s); see eval/train_ranker.py")
+    p.add_argument("--path", type=Path, default=None, help="JSQuAD valid-v1.3.json (default: ../shared/data/jsquad)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--jsquad-train", type=int, default=2000, help="JSQuAD training questions sampled")
+    p.add_argument("--jsquad-heldout", type=int, default=600, help="JSQuAD held-out questions sampled (report only)")
+    p.add_argument("--out", type=Path, default=None, help="where to write the weights (default: chatbot/data/ranker.json)")
+    p.add_argument("--compare", action="store_true", help="also fit the alternatives (logistic, LambdaMART, L2 values)")
+    p.add_argument("--refresh", action="store_true", help="recompute the cached candidate features")
+    p = sub.add_parser("train-answerability", help="learn the calibrated answerability (chatbot/data/answerability.json) "
+                       "and choose CHATBOT_MIN_CONFIDENCE on dev; see eval/train_answerability.py")
+    p.add_argument("--path", type=Path, default=None, help="JSQuAD valid-v1.3.json (default: ../shared/data/jsquad)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--answerable", type=int, default=200, help="JSQuAD training questions asked over every paragraph")
+    p.add_argument("--gold-removed", type=int, default=200, help="JSQuAD training questions asked without their paragraph")
+    p.add_argument("--refresh", action="store_true", help="recompute the cached rows (needs the local model)")
     p = sub.add_parser("check", help="validate eval/questions.jsonl and eval/dev.jsonl against the schema and "
                        "corpus/, and dev questions against test questions")
     p.add_argument("--test", type=Path, default=None, help="test questions (default: eval/questions.jsonl)")
@@ -67,6 +83,22 @@ def main(argv: list[str] | None = None) -> int:
         from .threshold import run as threshold_run
 
         return threshold_run(args.run, [float(t) for t in args.thresholds.split(",")], args.write)
+    if args.command == "train-ranker":
+        from .jsquad import DEFAULT_PATH
+        from .train_ranker import OUT, run as train
+
+        summary = train(jsquad=args.path or DEFAULT_PATH, n_train=args.jsquad_train, n_heldout=args.jsquad_heldout,
+                        seed=args.seed, out=args.out or OUT, compare=args.compare, refresh=args.refresh)
+        print(json.dumps(summary["results"], indent=1))
+        return 0
+    if args.command == "train-answerability":
+        from .jsquad import DEFAULT_PATH
+        from .train_answerability import run as train_answerability
+
+        summary = train_answerability(jsquad=args.path or DEFAULT_PATH, n_answerable=args.answerable,
+                                      n_removed=args.gold_removed, seed=args.seed, refresh=args.refresh)
+        print(json.dumps({k: summary[k] for k in ("usable", "code_refusals_of_answerable", "threshold")}, indent=1))
+        return 0
     if args.command == "answers":
         return run_answers(args)
     if args.command == "jsquad":

@@ -79,7 +79,8 @@ def score(q: dict, answer, similarity=None) -> dict:
            "answer": a.get("answer", ""), "refused": bool(a.get("refused")),
            "refusal_reason": a.get("refusal_reason"), "query": a.get("query"),
            "citations": len(a.get("citations") or []),
-           **{k: a[k] for k in ("removed", "raw", "draft", "missing_terms", "answerable", "quoted", "evidence", "timings")
+           **{k: a[k] for k in ("removed", "raw", "missing_terms", "answerable", "confidence", "form", "quotes", "quoted",
+                                 "evidence", "timings", "translation")
               if k in a},
            "first_token_s": timings.get("first_token_s"), "total_s": timings.get("total_s"),
            "evidence_s": timings.get("evidence_s")}

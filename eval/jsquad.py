@@ -13,7 +13,8 @@ End to end (`python -m eval jsquad --answers N --unanswerable M`):
   sampled questions' own ones. The right answer is a refusal, unless a reference answer string occurs
   in a retrieved passage (then the question is excluded from the rate and counted as excluded).
 
-Both samples come from one seeded shuffle (:data:`SEED`): the paragraphs are split into two halves
+Both samples come from the held-out paragraphs only (:func:`split_paragraphs`: 40% of them, seeded;
+the rest train the sentence ranker and the answerability calibration): they are split into two halves
 at random, answerable questions come from one half and gold-removed questions (one per paragraph)
 from the other, so the two sets never share a paragraph and each set is the same whatever the other's
 size (a larger N extends a smaller N's sample).
@@ -146,8 +147,22 @@ def contains_answer(answers: list[str], text: str) -> bool:
     return any(a and a in t for a in map(norm, answers))
 
 
-def samples(questions: list[dict], n_paragraphs: int, seed: int = SEED) -> tuple[list[dict], list[dict]]:
-    """Every question in a seeded order, split into the answerable pool and the gold-removed pool.
+HELD_OUT = 0.4  # share of the paragraphs held out from training (the ranker, the calibration)
+
+
+def split_paragraphs(n_paragraphs: int, seed: int = SEED) -> tuple[list[int], list[int]]:
+    """``(training, held_out)`` paragraph indices: a seeded shuffle, the first ``HELD_OUT`` share
+    held out. Everything trained on JSQuAD uses only the training paragraphs; JSQuAD figures are
+    reported only on the held-out ones."""
+    paras = list(range(n_paragraphs))
+    random.Random(seed).shuffle(paras)
+    cut = round(HELD_OUT * n_paragraphs)
+    return sorted(paras[cut:]), sorted(paras[:cut])
+
+
+def samples(questions: list[dict], paragraphs: Iterable[int], seed: int = SEED) -> tuple[list[dict], list[dict]]:
+    """The questions of ``paragraphs`` in a seeded order, split into an answerable pool and a
+    gold-removed pool.
 
     The paragraphs are shuffled and alternately assigned to the two pools; the gold-removed pool keeps
     one question per paragraph (the first in the order). Take a prefix of each list as the sample:
@@ -156,12 +171,15 @@ def samples(questions: list[dict], n_paragraphs: int, seed: int = SEED) -> tuple
     rng = random.Random(seed)
     order = list(range(len(questions)))
     rng.shuffle(order)
-    paras = list(range(n_paragraphs))
+    paras = sorted(set(paragraphs))
     rng.shuffle(paras)
     answerable_paras = set(paras[0::2])
+    allowed = set(paras)
     answerable, removed, used = [], [], set()
     for i in order:
         q = questions[i]
+        if q["para"] not in allowed:
+            continue
         if q["para"] in answerable_paras:
             answerable.append(q)
         elif q["para"] not in used:
@@ -189,7 +207,7 @@ def score_gold_removed(q: dict, answer, left_out: set[str] = frozenset()) -> dic
             "correct": None if excluded else bool(answer.refused),
             "contains_answer": not answer.refused and contains_answer(q["answers"], answer.text),
             "retrieved": [s.doc_id for s in answer.sources], "total_s": (answer.timings or {}).get("total_s"),
-            "answerable": getattr(answer, "answerable", None)}
+            "answerable": getattr(answer, "answerable", None), "confidence": getattr(answer, "confidence", None)}
 
 
 def summarize_gold_removed(rows: list[dict]) -> dict:
@@ -244,7 +262,7 @@ def run_answers(path: Path = DEFAULT_PATH, sample: int = 200, settings: Settings
     ingest = {**report.to_dict(), "seconds": round(time.time() - t0, 1)}
     print(f"full index {settings.collection}: {len(paragraphs)} paragraphs, {report.chunks_added} chunks embedded, "
           f"{ingest['seconds']} s", file=sys.stderr, flush=True)
-    picked = samples(questions, len(paragraphs), seed)[0][:sample]
+    picked = samples(questions, split_paragraphs(len(paragraphs), seed)[1], seed)[0][:sample]
     floor = _floor()
     rows = []
     for i, q in enumerate(picked, start=1):
@@ -257,7 +275,8 @@ def run_answers(path: Path = DEFAULT_PATH, sample: int = 200, settings: Settings
         gold_rank = next((j for j, s in enumerate(answer.sources, start=1) if s.doc_id == doc_id(q["para"])), None)
         row.update({"answer": answer.text, "raw": answer.raw, "refused": answer.refused,
                     "reason": answer.refusal_reason, "contains_answer": hit, "gold_rank": gold_rank,
-                    "total_s": answer.timings.get("total_s"), "answerable": getattr(answer, "answerable", None)})
+                    "total_s": answer.timings.get("total_s"), "answerable": getattr(answer, "answerable", None),
+                    "confidence": getattr(answer, "confidence", None)})
         rows.append(row)
         print(f"[answerable {i}/{len(picked)}] {'hit' if hit else 'miss'}"
               f"{' (floor hit)' if row.get('floor_contains_answer') else ''} {q['question'][:40]}",
@@ -284,7 +303,7 @@ def run_unanswerable(path: Path = DEFAULT_PATH, sample: int = 100, settings: Set
     ingested from ``<data_dir>/jsquad-minus/<key>/jsquad/`` (doc ids stay ``jsquad/NNNN.md``); an
     unchanged set is ingested once and reused."""
     paragraphs, questions = load_jsquad(path)
-    picked = samples(questions, len(paragraphs), seed)[1][:sample]
+    picked = samples(questions, split_paragraphs(len(paragraphs), seed)[1], seed)[1][:sample]
     paras = sorted({q["para"] for q in picked})
     key = leave_out_key(paras)
     settings = _settings(settings, model, f"jsquad-minus-{key}")

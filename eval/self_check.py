@@ -30,6 +30,11 @@ def _checker():
     from chatbot import citations, facts, prompts
 
     try:
+        text = importlib.import_module("chatbot.text")
+    except ImportError:
+        text = None
+
+    try:
         rules = vars(importlib.import_module("chatbot.rules"))
     except ImportError:
         rules = {}
@@ -39,7 +44,8 @@ def _checker():
 
     lexical, same = constant("LEXICAL_SUPPORT"), constant("SEMANTIC_SUPPORT")
     cross = constant("SEMANTIC_SUPPORT_CROSS") or same
-    language = getattr(prompts, "language_of", None) or getattr(prompts, "detect_language")
+    language = (getattr(text, "language_of", None) or getattr(prompts, "language_of", None)
+                or getattr(prompts, "detect_language"))
     return citations.split_answer, citations.lexical_support, facts.missing_facts, language, lexical, same, cross
 
 

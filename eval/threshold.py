@@ -1,7 +1,8 @@
 """``python -m eval threshold``: the answerability threshold applied to a stored run.
 
-The chain refuses when the model's P(yes) (``answerable`` in each row) is below
-``CHATBOT_MIN_ANSWERABLE``; nothing else in the chain depends on it. So one run with the
+The chain refuses when the calibrated probability that the answer is right (``confidence`` in
+each row; ``answerable``, the model's P(yes), in runs before the calibration) is below
+``CHATBOT_MIN_CONFIDENCE``; nothing else in the chain depends on it. So one run with the
 threshold at 0 (every answer written and scored) gives, for any threshold, exactly the rows the
 chain would produce: those below it become refusals. This prints the curve and, with
 ``--write``, the run at one threshold as its own JSON and report (for the dev split's tuning).
@@ -20,8 +21,8 @@ REFUSAL_REASON = "decided_not_answerable"
 
 
 def refused_at(row: dict, threshold: float) -> bool:
-    """Whether the chain would have refused ``row`` at ``threshold`` (in code, or P(yes) below it)."""
-    p = row.get("answerable")
+    """Whether the chain would have refused ``row`` at ``threshold`` (in code, or its confidence below it)."""
+    p = row.get("confidence", row.get("answerable"))
     return bool(row.get("refused")) or (p is not None and p < threshold)
 
 
@@ -85,7 +86,7 @@ def run_jsquad(folder: Path, thresholds: list[float]) -> int:
                 [[f"{p['threshold']:g}", p["answer_containment"], p["answerable_refused"], p["floor_containment"],
                   f"{p['correct_refusals']} ({p['gold_removed_counted']} counted)"] for p in points])
     (folder / "thresholds.json").write_text(json.dumps({"note": "threshold applied offline to the recorded P(yes) "
-                                            "of a run at CHATBOT_MIN_ANSWERABLE=0", "points": points}, indent=1) + "\n")
+                                            "of a run at CHATBOT_MIN_CONFIDENCE=0", "points": points}, indent=1) + "\n")
     return 0
 
 

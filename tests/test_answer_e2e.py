@@ -4,7 +4,7 @@ issue's done-when questions. Slow (tens of seconds per answer on 2 cores), marke
 import pytest
 
 from chatbot import Chatbot, EvidenceFound
-from chatbot.prompts import language_of
+from chatbot.text import language_of
 
 pytestmark = pytest.mark.llm
 

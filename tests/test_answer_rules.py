@@ -3,7 +3,8 @@
 import pytest
 
 from chatbot.answer_types import expected_kind, holds_kind
-from chatbot.prompts import language_of, neutralize, prompts_for
+from chatbot.prompts import neutralize, prompts_for
+from chatbot.text import language_of
 
 
 @pytest.mark.parametrize("question, kind", [
@@ -11,6 +12,8 @@ from chatbot.prompts import language_of, neutralize, prompts_for
     ("When was the deal announced?", "date"),
     ("契約の金額はいくらですか？", "amount"),
     ("How much is the deal worth?", "amount"),
+    ("How much did OpenAI pay AWS?", "amount"),
+    ("How much capacity will the plant have?", "quantity"),  # not money: any figure answers it
     ("工場では何人が働いていますか？", "count"),
     ("How many people work at the plant?", "count"),
     ("記事を書いたのは誰ですか？", "person"),

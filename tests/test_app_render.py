@@ -2,7 +2,7 @@
 
 import importlib.util
 
-from chatbot.chain import Answer
+from chatbot.answer import Answer, EvidenceFound, Quote
 from chatbot.citations import Citation
 from chatbot.retrieval import SearchResult
 from conftest import ROOT
@@ -47,7 +47,6 @@ def test_refusal_shows_the_evidence_that_was_read_escaped():
 
 
 def test_evidence_is_rendered_by_article_while_the_model_writes():
-    from chatbot.chain import EvidenceFound
     from chatbot.evidence import Evidence, EvidenceSentence
 
     r = result()
@@ -55,3 +54,14 @@ def test_evidence_is_rendered_by_article_while_the_model_writes():
     out = app.render_evidence(EvidenceFound(Evidence([s], [s]), [r], "en"))
     assert out.startswith("<div id='evidence'>") and "Sources found" in out
     assert "[1] 後の文。" in out and "&lt;b&gt;T&lt;/b&gt;" in out
+
+
+def test_translated_quote_keeps_the_original_one_click_away_escaped():
+    original = "<script>x</script>NVIDIAの性能を優先した。"
+    answer = Answer(question="Why?", text="From the article (translated): “They put NVIDIA's performance first.”[1]",
+                    refused=False, language="en", query="q", model="m", sources=[result()], citations=[],
+                    quotes=[Quote(original, 1, 3, "They put NVIDIA's performance first.")])
+    out = app.render_answer(answer)
+    assert out.startswith("From the article (translated): “They put NVIDIA&#x27;s performance first.”[1]")
+    assert "<details class='original'><summary>Original sentence [1]</summary>" in out
+    assert "「&lt;script&gt;x&lt;/script&gt;NVIDIAの性能を優先した。」</details>" in out and "<script>" not in out

@@ -8,17 +8,18 @@ reply: every script starts with the decision ("はい"/"Yes" or "いいえ"/"No"
 
 import argparse
 import json
+import re
 
 import pytest
 
 from chatbot import Chatbot, EvidenceFound
-from chatbot.chain import (ANSWER_TYPE, MODEL_REFUSED, NO_RELEVANT_SOURCES, NOT_ANSWERABLE, TERMS_NOT_FOUND,
-                           UNSUPPORTED, Answer)
-from chatbot.chain import best_sentence, quote_text
-from chatbot.citations import is_question
+from chatbot.answer import (ANSWER_TYPE, MODEL_REFUSED, NO_RELEVANT_SOURCES, NOT_ANSWERABLE, TERMS_NOT_FOUND,
+                            Answer, Quote)
+from chatbot.chain import quote_block
 from chatbot.cli import cmd_ask
 from chatbot.errors import EmptyIndexError, InvalidQuestionError
-from chatbot.prompts import language_of, prompts_for
+from chatbot.prompts import prompts_for
+from chatbot.text import is_question, language_of
 
 from conftest import ScriptedChatModel
 
@@ -29,23 +30,29 @@ JA, EN = prompts_for("ja"), prompts_for("en")
 
 
 def claim_in(bot, question, needle="NVIDIA"):
-    """``(n, sentence)``: a full evidence sentence (with ``needle``, other than the quoted best one)
+    """``(n, sentence)``: a full evidence sentence (with ``needle``, other than the quoted one)
     that the chain selects for ``question``, to script an answer that copies it."""
     evidence = evidence_of(bot, question)
-    best = best_sentence(evidence)
-    s = next(s for s in evidence.ranked if needle in s.text and s.text.endswith("。") and s is not best
+    best = best_sentence(bot, question)
+    s = next(s for s in evidence.ranked if needle in s.text and s.text.endswith("。") and s.id != best.id
              and not is_question(s.text))
     return s.id, s.text[:-1]
 
 
+def best_sentence(bot, question, history=None):
+    """The evidence sentence the answer quotes first."""
+    query = bot.chain.condense(question, history)
+    found = bot.chain.find(query)
+    return bot.chain.lead(query, found, bot.chain.subjects(query, found))[0]
+
+
 def lead(bot, question, prompts=None):
-    """The verbatim quote that opens every answer, with its label."""
-    return quote_text(prompts or JA, best_sentence(evidence_of(bot, question)).text)
+    """The verbatim quote that opens every answer, with its label and marker."""
+    return quote_block(prompts or JA, [Quote(best_sentence(bot, question).text, 1, 0)])
 
 
 def evidence_of(bot, question, history=None):
-    query, found = bot.chain.prepare.invoke({"question": question, "history": history})
-    return found.evidence
+    return bot.chain.find(bot.chain.condense(question, history)).evidence
 
 
 def test_prompt_shows_numbered_evidence_by_article_then_the_question(scripted_bot):
@@ -83,9 +90,9 @@ def test_answer_is_the_verbatim_quote_then_the_checked_answer_citing_its_sentenc
     bot = scripted_bot("はい", f"{claim}[{n}][99]。")  # a valid number and one that names nothing
     answer = bot.ask(NVIDIA_JA)
     assert not answer.refused and not answer.quoted
-    assert answer.text == f"{lead(bot, NVIDIA_JA)}[1]\n{claim}[2]。"
+    assert answer.text == f"{lead(bot, NVIDIA_JA)}\n{claim}[2]。"
     quote, cited = answer.citations
-    assert quote.quote == best_sentence(evidence_of(bot, NVIDIA_JA)).text
+    assert quote.quote == best_sentence(bot, NVIDIA_JA).text
     assert cited.evidence_id == n and cited.quote == f"{claim}。"
     for c in answer.citations:  # verbatim article text
         assert c.text[c.start:c.end] == c.quote and c.doc_id and c.title and c.chunk_id
@@ -120,7 +127,7 @@ def test_when_every_model_sentence_fails_the_quote_stands_alone(scripted_bot, re
     bot = scripted_bot("はい", reply)
     answer = bot.ask(NVIDIA_JA)
     assert not answer.refused and answer.quoted
-    assert answer.text == f"{lead(bot, NVIDIA_JA)}[1]" and len(answer.citations) == 1
+    assert answer.text == lead(bot, NVIDIA_JA) and len(answer.citations) == 1
     c = answer.citations[0]
     assert c.text[c.start:c.end] == c.quote
 
@@ -129,7 +136,7 @@ def test_decision_no_refuses_without_writing(scripted_bot):
     bot = scripted_bot("いいえ")
     answer = bot.ask(NVIDIA_JA)
     assert answer.refused and answer.refusal_reason == NOT_ANSWERABLE and answer.text == JA.refusal
-    assert len(bot.chat_model.prompts) == 1 and answer.answerable == 0.0
+    assert len(bot.chat_model.prompts) == 1 and answer.answerable == 0.0 and answer.confidence < 0.2
 
 
 def test_model_refusal_becomes_a_refusal(scripted_bot):
@@ -144,21 +151,30 @@ def test_fabricated_number_is_removed(scripted_bot):
     assert "3,500" not in answer.text and answer.removed == ["OpenAIの従業員は3,500人です。"]
 
 
-def test_english_question_is_answered_in_english_from_japanese_evidence(scripted_bot):
-    probe = scripted_bot(NVIDIA_EN_JA)
-    evidence = evidence_of(probe, NVIDIA_EN)
-    n = next(s.id for s in evidence.ranked if "NVIDIA GPU" in s.text and s is not best_sentence(evidence))
-    english = "OpenAI obtained NVIDIA GPUs that it can use immediately, the ammunition to speed up AGI development"
-    bot = scripted_bot(NVIDIA_EN_JA, "Yes", f"{english} [{n}]. It also bought 450 billion dollars of TPU v5 chips [{n}].")
+def test_english_question_gets_the_quote_translated_and_checked(scripted_bot):
+    best = best_sentence(scripted_bot(NVIDIA_EN_JA), NVIDIA_EN)
+    # A faithful translation keeps the sentence's figures and Latin-script names as written.
+    english = "In short: " + ", ".join(re.findall(r"[A-Za-z0-9][A-Za-z0-9.$-]*[A-Za-z0-9]|[0-9]", best.text))
+    bot = scripted_bot(NVIDIA_EN_JA, "Yes", f"[{best.id}] {english}.")
     answer = bot.ask(NVIDIA_EN)
-    translate, decision, _ = bot.chat_model.prompts
+    translate, decision, translation = bot.chat_model.prompts
     assert NVIDIA_EN in translate[0].content and answer.translation == NVIDIA_EN_JA
     assert decision[0].content == EN.system and f"QUESTION: {NVIDIA_EN}\n{EN.decide}" in decision[1].content
+    # The translation request extends the decision prompt: the evidence is not read again.
+    assert [m.content for m in translation[:2]] == [m.content for m in decision] and f"[{best.id}]" in translation[-1].content
     assert not answer.refused and answer.language == "en"
-    quote = quote_text(EN, best_sentence(evidence).text)
-    assert answer.text == f"{quote}[1]\n{english}[2]."  # made-up amount and code removed
-    assert answer.removed == ["It also bought 450 billion dollars of TPU v5 chips."]
-    assert "NVIDIA GPU" in answer.citations[1].quote
+    assert answer.text == f"{EN.quote_translated}“{english}.”[1]"  # English only; the original is the citation's
+    assert answer.quotes == [Quote(best.text, 1, best.id, f"{english}.")] and answer.citations[0].quote == best.text
+
+
+def test_a_translation_that_changes_a_number_is_not_shown(scripted_bot):
+    question = "How big is the OpenAI-AWS deal?"
+    best = best_sentence(scripted_bot("OpenAIとAWSの契約の規模は？"), question)
+    assert "380億ドル" in best.text or "38B" in best.text  # the deal sentence is quoted
+    bot = scripted_bot("OpenAIとAWSの契約の規模は？", "Yes", f"[{best.id}] OpenAI signed a 12 billion dollar deal with AWS.")
+    answer = bot.ask(question)
+    assert answer.quotes[0].translation is None and "12 billion" not in answer.text
+    assert answer.text.startswith(EN.quote_untranslated) and best.text in answer.text
 
 
 def test_a_translation_in_the_wrong_language_is_not_used(scripted_bot):
@@ -243,7 +259,8 @@ def test_follow_up_searches_on_the_previous_question_and_asks_with_it(scripted_b
                {"role": "assistant", "content": "7年間で380億ドルです[1]。"}]
     bot = scripted_bot("いいえ")
     answer = bot.ask("それはいつ発表されましたか？", history)
-    assert answer.query == "OpenAIとAWSの契約の規模は？ それはいつ発表されましたか？"
+    # searched with the previous question and what its answer said
+    assert answer.query == "OpenAIとAWSの契約の規模は？ それはいつ発表されましたか？ 7年間で380億ドルです。"
     assert "【質問】それはいつ発表されましたか？（直前の質問:「OpenAIとAWSの契約の規模は？」）" in \
         bot.chat_model.prompts[0][1].content
 
@@ -255,8 +272,7 @@ def test_follow_up_rewrite_when_enabled(corpus_bot):
     bot.store, bot.retriever = corpus_bot.store, corpus_bot.retriever
     answer = bot.ask("それはいつ発表されましたか？", [("OpenAIとAWSの契約の規模は？", "7年間で380億ドルです。")])
     assert "OpenAIとAWSの契約の規模は？" in model.prompts[0][0].content
-    assert answer.query == "OpenAIとAWSの契約はいつ発表されましたか？"
-    assert "【質問】OpenAIとAWSの契約はいつ発表されましたか？\n" in model.prompts[1][1].content
+    assert answer.query == "OpenAIとAWSの契約はいつ発表されましたか？ 7年間で380億ドルです。"
 
 
 # nothing, an echo of the follow-up, or an answer instead of a question
@@ -267,7 +283,7 @@ def test_failed_rewrite_falls_back_to_the_previous_question(corpus_bot, rewrite)
     bot = Chatbot(settings, embeddings=corpus_bot.embeddings, chat_model=model)
     bot.store, bot.retriever = corpus_bot.store, corpus_bot.retriever
     answer = bot.ask("それはいつ？", [("OpenAIとAWSの契約の規模は？", "380億ドルです。")])
-    assert answer.query == "OpenAIとAWSの契約の規模は？ それはいつ？"
+    assert answer.query == "OpenAIとAWSの契約の規模は？ それはいつ？ 380億ドルです。"
 
 
 @pytest.mark.parametrize("question", ["", "   \n\t", "\x00\x07"])
@@ -297,7 +313,7 @@ def test_cli_ask_json(scripted_bot, capsys, tmp_path):
     assert cmd_ask(argparse.Namespace(question=NVIDIA_JA, json=True, history=str(history)), bot) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["question"] == NVIDIA_JA and out["refused"] is False and "[1]" in out["answer"]
-    assert out["query"] == f"OpenAIとAWSの契約の規模は？ {NVIDIA_JA}"  # the history file was read
+    assert out["query"] == f"OpenAIとAWSの契約の規模は？ {NVIDIA_JA} 380億ドルです。"  # the history file was read
     assert {"n", "doc_id", "title", "source", "chunk_id", "text", "quote"} <= set(out["citations"][0])
     assert out["sources"] and out["evidence"] and set(out["timings"]) >= {"evidence_s", "first_token_s", "total_s"}
     assert out["model"].startswith("llamacpp:")

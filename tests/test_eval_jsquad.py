@@ -101,16 +101,23 @@ def test_summary_counts_only_questions_that_are_not_excluded():
 
 def test_samples_are_seeded_disjoint_and_prefix_stable(tmp_path):
     _, questions = jsquad.load_jsquad(jsquad_file(tmp_path))
-    answerable, removed = samples(questions, len(PARAGRAPHS), seed=3)
-    assert (answerable, removed) == samples(questions, len(PARAGRAPHS), seed=3)
+    answerable, removed = samples(questions, range(len(PARAGRAPHS)), seed=3)
+    assert (answerable, removed) == samples(questions, range(len(PARAGRAPHS)), seed=3)
     assert not {q["para"] for q in answerable} & {q["para"] for q in removed}
     assert len({q["para"] for q in removed}) == len(removed)  # one question per left-out paragraph
     assert {q["para"] for q in answerable} | {q["para"] for q in removed} == set(range(len(PARAGRAPHS)))
     # the real data: 4,442 questions over 1,145 paragraphs
     if jsquad.DEFAULT_PATH.exists():
         paragraphs, qs = jsquad.load_jsquad(jsquad.DEFAULT_PATH)
-        a, r = samples(qs, len(paragraphs))
+        a, r = samples(qs, range(len(paragraphs)))
         assert len(a) > 2000 and len(r) > 500 and not {q["para"] for q in a} & {q["para"] for q in r}
+
+
+def test_training_and_held_out_paragraphs_are_seeded_and_disjoint():
+    train, held_out = jsquad.split_paragraphs(1145, seed=0)
+    assert (train, held_out) == jsquad.split_paragraphs(1145, seed=0) != jsquad.split_paragraphs(1145, seed=1)
+    assert not set(train) & set(held_out) and len(train) + len(held_out) == 1145
+    assert len(held_out) == round(jsquad.HELD_OUT * 1145)
 
 
 def test_left_out_paragraphs_get_no_file_and_a_stable_key(tmp_path):
@@ -131,13 +138,14 @@ def test_gold_removed_index_lacks_the_left_out_paragraphs(tmp_path, e5, monkeypa
         seen[question] = [s.text for s in sources]
         return answer(sources=sources)
     monkeypatch.setattr(Chatbot, "ask", ask)
+    monkeypatch.setattr(jsquad, "HELD_OUT", 1.0)  # every paragraph held out: 3 gold-removed questions from 6
     path = jsquad_file(tmp_path)
     settings = Settings(data_dir=tmp_path / "data")
     shared = Chatbot(settings, embeddings=e5, chat_model=SimpleNamespace())
     result = jsquad.run_unanswerable(path, 3, settings=settings, seed=3, shared=shared)
 
     _, questions = jsquad.load_jsquad(path)
-    picked = samples(questions, len(PARAGRAPHS), seed=3)[1][:3]
+    picked = samples(questions, range(len(PARAGRAPHS)), seed=3)[1][:3]
     assert [r["id"] for r in result["questions"]] == [q["id"] for q in picked]
     left_out = {jsquad.doc_id(q["para"]) for q in picked}
     assert result["paragraphs_in_index"] == len(PARAGRAPHS) - 3

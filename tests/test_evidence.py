@@ -4,7 +4,9 @@ import numpy as np
 
 from chatbot.chunking import count_tokens
 from chatbot.evidence import select_evidence
+from chatbot.ranker import Ranker, candidates_of, featurize
 from chatbot.retrieval import SearchResult
+from chatbot.rules import ARTICLE_MARGIN
 
 VOCAB = ["契約", "電力", "GPU", "工場", "天気"]
 
@@ -26,7 +28,12 @@ QUESTION = "OpenAIの契約はいつ発表されましたか？"
 
 
 def select(budget, results=(A, B)):
-    return select_evidence([QUESTION], list(results), budget, vectors([QUESTION]), vectors)
+    """Evidence as the chain selects it, ranked by the hand-set baseline score (deterministic here)."""
+    candidates = candidates_of(list(results))
+    scores = Ranker.baseline().score(featurize([QUESTION], candidates, vectors([QUESTION]), vectors))
+    for c, score in zip(candidates, scores):
+        c.score = float(score)
+    return select_evidence(sorted(candidates, key=lambda c: -c.score), budget, ARTICLE_MARGIN)
 
 
 def test_best_sentence_comes_with_its_neighbours_in_text_order():

@@ -10,7 +10,7 @@ import pytest
 
 from chatbot import Chatbot, ChatbotError
 from chatbot.bot import check_question
-from chatbot.citations import is_question
+from chatbot.text import is_question
 from conftest import CORPUS
 
 BIN = Path(sys.executable).parent / "chatbot"
@@ -73,7 +73,7 @@ def test_a_100000_character_question_gets_a_message_not_a_crash(scripted_bot):
 def test_control_characters_and_emoji_are_fine(scripted_bot):
     question = "🤔 なぜOpenAIは\x00Trainiumではなく\x1bNVIDIAを選んだの？🚀"
     probe: Chatbot = scripted_bot()
-    _, found = probe.chain.prepare.invoke({"question": check_question(question), "history": None})
+    found = probe.chain.find(probe.chain.condense(check_question(question)))
     copy = next(s for s in found.evidence.ranked if s.text.endswith("。") and not is_question(s.text))
     bot: Chatbot = scripted_bot("はい", copy.text)  # answerable, and a statement copied from the evidence
     answer = bot.ask(question)

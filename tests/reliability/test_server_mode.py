@@ -4,7 +4,7 @@ it is back, the same Chatbot object (no restart) works again."""
 import pytest
 
 from chatbot import Chatbot, Settings
-from chatbot.citations import is_question
+from chatbot.text import is_question
 from chatbot.errors import StoreUnavailableError
 from conftest import ScriptedChatModel
 from helpers import free_port, start_chroma
@@ -23,7 +23,7 @@ def test_server_down_then_back_without_restarting(tmp_path, e5, corpus_copy):
     try:
         assert bot.ingest(corpus_copy).chunks_added > 0
         # The model's script: "answerable", then a statement copied from the evidence (before and after the outage).
-        _, found = bot.chain.prepare.invoke({"question": NVIDIA_JA, "history": None})
+        found = bot.chain.find(bot.chain.condense(NVIDIA_JA))
         copy = next(s for s in found.evidence.ranked if s.text.endswith("。") and not is_question(s.text))
         model.replies += ["はい", copy.text] * 2
         assert not bot.ask(NVIDIA_JA).refused

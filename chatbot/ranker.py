@@ -1,0 +1,227 @@
+"""Which retrieved sentence answers the question: cheap features and a learned linear ranker.
+
+Every distinct sentence of the retrieved passages is a :class:`Candidate`. :func:`featurize`
+describes each one by numbers that cost no model call: its e5 cosine to the question (and to
+the question's translation), alone and as a window with its neighbours (the reason often sits
+next to the sentence that names the question's terms); IDF-weighted overlap of content words,
+alone, in the window and in each neighbour; character-bigram overlap; the passage's rank and
+score; the sentence's place in its passage and article; its length and form (a heading, a
+question); and the question's type crossed with sentence cues (a reason connective for
+なぜ/why, a date for いつ/when, an amount for いくら/how much, a count for 何人, a name for
+誰/who). Scores relative to the best candidate are features too, so one linear model fits
+questions whose cosines run high or low.
+
+:class:`Ranker` is a linear model over those features (weights in ``chatbot/data/ranker.json``,
+trained by ``python -m eval train-ranker`` on JSQuAD's training paragraphs and the dev split;
+that file says what it was trained on). :meth:`Ranker.baseline` is the earlier hand-set score
+(e5 cosine + 0.5 × lexical overlap + 0.05 × passage rank), kept for comparison in the eval.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .answer_types import expected_kind, holds_kind
+from .chunking import split_sentences
+from .errors import ModelNotFoundError
+from .lexical import tokenize
+from .linear import LinearModel, read
+from .retrieval import SearchResult
+from .rules import ARTICLE_MARGIN, GAP_CHARS, LEXICAL_WEIGHT, QUESTION_WORDS, RANK_WEIGHT
+from .shapes import WHY, form_of, gives_reason, refers_back
+from .text import bigrams, is_full_sentence, is_question
+
+Vectors = Callable[[list[str]], np.ndarray]  # texts -> unit passage vectors (n, dim)
+
+
+@dataclass(eq=False)
+class Candidate:
+    """One distinct sentence of a retrieved passage: ``text == result.text[start:end]``."""
+
+    result: SearchResult
+    rank: int  # the passage's rank, 0 = best
+    start: int
+    end: int
+    text: str
+    doc_pos: int  # offset in the article (passage offset + sentence offset)
+    index_in_passage: float = 0.0  # 0 = the passage's first sentence, 1 = its last
+    prev: Candidate | None = field(default=None, repr=False)  # the adjacent sentences of the same article
+    next: Candidate | None = field(default=None, repr=False)
+    score: float = 0.0  # the ranker's score (higher is better)
+
+    @property
+    def doc_id(self) -> str:
+        return self.result.doc_id
+
+
+def candidates_of(results: Sequence[SearchResult]) -> list[Candidate]:
+    """Every distinct sentence of ``results`` (overlapping passages repeat sentences), in
+    retrieval order, each linked to its neighbours in the article when they were retrieved too."""
+    out: list[Candidate] = []
+    seen: set[tuple[str, str]] = set()
+    for rank, r in enumerate(results):
+        spans = split_sentences(r.text) or [(0, len(r.text))]
+        for j, (s, e) in enumerate(spans):
+            text = r.text[s:e]
+            if (r.doc_id, text) in seen:
+                continue
+            seen.add((r.doc_id, text))
+            out.append(Candidate(r, rank, s, e, text, r.start + s, j / max(len(spans) - 1, 1)))
+    by_doc: dict[str, list[Candidate]] = {}
+    for c in sorted(out, key=lambda c: c.doc_pos):
+        by_doc.setdefault(c.doc_id, []).append(c)
+    for siblings in by_doc.values():
+        for a, b in zip(siblings, siblings[1:]):
+            if a.doc_pos + len(a.text) + GAP_CHARS >= b.doc_pos:
+                a.next, b.prev = b, a
+    return out
+
+
+def content_terms(question: str) -> set[str]:
+    """The question's content words (Sudachi normalized forms), without question words."""
+    return {t for t in tokenize(question) if t not in QUESTION_WORDS}
+
+
+_KINDS = ("date", "amount", "count", "person")
+FEATURES = (
+    "dense", "dense_rel", "dense_window", "dense_window_rel", "dense_prev", "dense_next",
+    "lexical", "lexical_rel", "lexical_window", "lexical_prev", "lexical_next", "bigrams",
+    "passage_rank", "passage_dense", "in_passage", "article_start", "article_position",
+    "log_length", "short", "full_sentence", "question", "refers_back", "title_words",
+    "why", "why_reason", "why_reason_next", "kind_asked", "kind_match", "kind_match_next",
+    *(f"asks_{k}" for k in _KINDS),
+    "baseline", "baseline_rel",
+)
+
+
+def featurize(questions: Sequence[str], candidates: Sequence[Candidate], query_vectors: np.ndarray,
+              vectors: Vectors) -> np.ndarray:
+    """The :data:`FEATURES` of every candidate, shape (n, len(FEATURES)). ``questions`` are the
+    forms of the question (as asked, standalone, translated); ``query_vectors`` their e5 query
+    vectors. Similarities take the best form."""
+    n = len(candidates)
+    if n == 0:
+        return np.zeros((0, len(FEATURES)), np.float32)
+    index = {id(c): i for i, c in enumerate(candidates)}
+    prev = [index.get(id(c.prev), -1) for c in candidates]
+    nxt = [index.get(id(c.next), -1) for c in candidates]
+    sv = vectors([c.text for c in candidates])
+    qv = np.asarray(query_vectors, dtype=np.float32).reshape(len(questions), -1)
+    dense = (sv @ qv.T).max(axis=1)
+    window = sv.copy()
+    for i in range(n):
+        for j in (prev[i], nxt[i]):
+            if j >= 0:
+                window[i] += sv[j]
+    window /= np.linalg.norm(window, axis=1, keepdims=True)
+    dense_window = (window @ qv.T).max(axis=1)
+
+    words = [set(tokenize(c.text)) for c in candidates]
+    df: dict[str, int] = {}
+    for w in words:
+        for t in w:
+            df[t] = df.get(t, 0) + 1
+    terms = [t for t in (content_terms(q) for q in questions) if t]
+
+    def overlap(ws: set[str]) -> float:
+        """IDF-weighted share of the best question form's content words found in ``ws`` (a word
+        found in few candidates says more than one found in all: 「略」 vs 「AGI」)."""
+        weight = lambda t: math.log(1 + n / (1 + df.get(t, 0)))  # noqa: E731
+        return max((sum(weight(t) for t in q if t in ws) / sum(weight(t) for t in q) for q in terms), default=0.0)
+
+    lexical = np.array([overlap(w) for w in words])
+    lexical_window = np.array([overlap(words[i] | (words[prev[i]] if prev[i] >= 0 else set())
+                                       | (words[nxt[i]] if nxt[i] >= 0 else set())) for i in range(n)])
+    wanted = [b for b in (bigrams(q) for q in questions) if b]
+    bigram_share = np.array([max((len(b & bigrams(c.text)) / len(b) for b in wanted), default=0.0)
+                             for c in candidates])
+    k = max(max(c.rank for c in candidates) + 1, 1)
+    rank = np.array([1 - c.rank / k for c in candidates])
+    baseline = dense + LEXICAL_WEIGHT * lexical + RANK_WEIGHT * rank
+
+    asked = expected_kind(questions[0])
+    why = form_of(questions[0]) == WHY
+    reason = np.array([gives_reason(c.text) for c in candidates], dtype=np.float32)
+    match = np.array([holds_kind(asked, [c.text]) if asked else 0.0 for c in candidates], dtype=np.float32)
+    title_words = [content_terms(c.result.title) for c in candidates]
+
+    def at(values: np.ndarray, j: list[int]) -> np.ndarray:
+        return np.array([values[x] if x >= 0 else 0.0 for x in j])
+
+    columns = {
+        "dense": dense, "dense_rel": dense - dense.max(),
+        "dense_window": dense_window, "dense_window_rel": dense_window - dense_window.max(),
+        "dense_prev": at(dense, prev), "dense_next": at(dense, nxt),
+        "lexical": lexical, "lexical_rel": lexical - lexical.max(), "lexical_window": lexical_window,
+        "lexical_prev": at(lexical, prev), "lexical_next": at(lexical, nxt), "bigrams": bigram_share,
+        "passage_rank": rank, "passage_dense": np.array([c.result.dense or 0.0 for c in candidates]),
+        "in_passage": np.array([c.index_in_passage for c in candidates]),
+        "article_start": np.array([c.doc_pos < 3 for c in candidates], dtype=np.float32),
+        "article_position": np.array([_article_position(c) for c in candidates]),
+        "log_length": np.log1p([len(c.text) for c in candidates]),
+        "short": np.array([not is_full_sentence(c.text) for c in candidates], dtype=np.float32),
+        "full_sentence": np.array([is_full_sentence(c.text) for c in candidates], dtype=np.float32),
+        "question": np.array([is_question(c.text) for c in candidates], dtype=np.float32),
+        "refers_back": np.array([refers_back(c.text) for c in candidates], dtype=np.float32),
+        "title_words": np.array([len(t & words[i]) / max(len(t), 1) for i, t in enumerate(title_words)]),
+        "why": np.full(n, float(why)), "why_reason": why * reason, "why_reason_next": why * at(reason, nxt),
+        "kind_asked": np.full(n, float(asked is not None)), "kind_match": match, "kind_match_next": at(match, nxt),
+        **{f"asks_{kind}": np.full(n, float(asked == kind)) for kind in _KINDS},
+        "baseline": baseline, "baseline_rel": baseline - baseline.max(),
+    }
+    return np.stack([np.asarray(columns[f], dtype=np.float32) for f in FEATURES], axis=1)
+
+
+def _article_position(c: Candidate) -> float:
+    """Where the sentence's passage sits in its article: 0 = the first chunk, 1 = the last."""
+    meta = c.result.metadata
+    try:
+        return int(meta.get("chunk_index", 0)) / max(int(meta.get("n_chunks", 1)) - 1, 1)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+@dataclass(frozen=True)
+class Ranker:
+    """A linear score over :data:`FEATURES` (higher = more likely the answering sentence)."""
+
+    model: LinearModel
+    article_margin: float = ARTICLE_MARGIN  # in this ranker's score units: see chatbot.evidence
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        """One score per row of ``features``."""
+        return self.model(features) if len(features) else np.zeros(0)
+
+    def to_json(self) -> dict:
+        return {**self.model.to_json(), "article_margin": self.article_margin}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Ranker:
+        return cls(LinearModel.from_json(data, FEATURES), float(data.get("article_margin", ARTICLE_MARGIN)))
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> Ranker:
+        """The ranker in ``path``, or the shipped one (``chatbot/data/ranker.json``)."""
+        if path is None:
+            return _shipped()
+        return cls.from_json(read(path, "ranker.json"))
+
+    @classmethod
+    def baseline(cls) -> Ranker:
+        """The earlier hand-set score: e5 cosine + 0.5 × lexical + 0.05 × passage rank."""
+        return cls(LinearModel.one(FEATURES, "baseline", {"name": "baseline"}), ARTICLE_MARGIN)
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> Ranker:
+    data = read(None, "ranker.json")
+    if data is None:
+        raise ModelNotFoundError("chatbot/data/ranker.json is missing from the package: reinstall it, or retrain "
+                                 "it with `python -m eval train-ranker`.")
+    return Ranker.from_json(data)

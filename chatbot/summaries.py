@@ -1,0 +1,100 @@
+"""The most central sentences of each article, chosen at ingest, for "要約して" / "summarize".
+
+A summary request is answered with the article's own sentences, each cited, not with the small
+model's paraphrase. At ingest, every full sentence of an article that stands on its own (not a question, not opening with
+「これは」/「その」 pointing back) is scored by the cosine of its
+stored e5 vector to the article's mean vector (how much of the whole it stands for), and
+3–5 of them (one per ~8 sentences of the article, :mod:`chatbot.rules`) are picked greedily, each penalized by its similarity to
+those already picked (maximal marginal relevance, so that the points differ). They are kept in a
+small SQLite table next to the store and shown in article order.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+
+from .chunking import split_sentences
+from .embeddings import PassageVectors
+from .evidence import EvidenceSentence
+from .retrieval import SearchResult
+from .rules import SUMMARY_DIVERSITY, SUMMARY_MAX, SUMMARY_MIN, SUMMARY_PER
+from .store import ChunkStore
+from .shapes import refers_back
+from .text import is_full_sentence, is_question
+
+
+class Summaries:
+    """Central sentences per article: :meth:`update` at ingest, :meth:`central` at question time."""
+
+    def __init__(self, store: ChunkStore, vectors: PassageVectors, path: str | Path) -> None:
+        self.store = store
+        self.vectors = vectors
+        self.path = path
+        with self._db() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS central (doc_id TEXT, position INTEGER, chunk_id TEXT, "
+                       "start INTEGER, end INTEGER, PRIMARY KEY (doc_id, position))")
+
+    def _db(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, timeout=30)
+
+    def update(self, doc_id: str) -> int:
+        """Choose and store the central sentences of ``doc_id`` (its chunks as stored now);
+        returns how many were stored."""
+        picked = central_sentences(self.store.chunks_of(doc_id), self.vectors)
+        with self._db() as db:
+            db.execute("DELETE FROM central WHERE doc_id = ?", (doc_id,))
+            db.executemany("INSERT INTO central VALUES (?, ?, ?, ?, ?)",
+                           [(doc_id, i, cid, s, e) for i, (cid, s, e) in enumerate(picked)])
+        return len(picked)
+
+    def has(self, doc_id: str) -> bool:
+        with self._db() as db:
+            return db.execute("SELECT 1 FROM central WHERE doc_id = ? LIMIT 1", (doc_id,)).fetchone() is not None
+
+    def remove(self, doc_id: str) -> None:
+        with self._db() as db:
+            db.execute("DELETE FROM central WHERE doc_id = ?", (doc_id,))
+
+    def central(self, doc_id: str) -> list[EvidenceSentence]:
+        """The stored central sentences of ``doc_id`` in article order, numbered 1..n (empty when
+        the article was ingested before summaries existed, or is gone)."""
+        with self._db() as db:
+            rows = db.execute("SELECT chunk_id, start, end FROM central WHERE doc_id = ? ORDER BY position",
+                              (doc_id,)).fetchall()
+        chunks = {h.chunk_id: SearchResult.of_chunk(h.chunk_id, h.text, h.metadata)
+                  for h in self.store.get(sorted({r[0] for r in rows}))}
+        sentences = [(chunks[c], s, e) for c, s, e in rows if c in chunks]
+        sentences.sort(key=lambda x: x[0].start + x[1])
+        return [EvidenceSentence(i, r.text[s:e], r, s, e, 0.0) for i, (r, s, e) in enumerate(sentences, 1)]
+
+
+def central_sentences(chunks, vectors: PassageVectors) -> list[tuple[str, int, int]]:
+    """``(chunk_id, start, end)`` of the article's central full sentences (see module doc), in
+    the order picked. ``chunks`` are the article's stored chunks (``Hit``s) in text order."""
+    spans: list[tuple[str, int, int, str]] = []
+    seen: set[str] = set()
+    for h in chunks:
+        for s, e in split_sentences(h.text):
+            text = h.text[s:e]
+            if text not in seen:  # overlapping chunks repeat a sentence
+                seen.add(text)
+                spans.append((h.chunk_id, s, e, text))
+    if not spans:
+        return []
+    v = vectors([t for *_, t in spans])
+    centroid = v.mean(axis=0)
+    centroid /= np.linalg.norm(centroid) or 1.0
+    relevance = v @ centroid
+    # A point must stand on its own: not a question, not a heading, not 「これは…」 pointing back.
+    eligible = [i for i, (*_, t) in enumerate(spans) if is_full_sentence(t) and not is_question(t)
+                and not refers_back(t)]
+    n = min(max(SUMMARY_MIN, min(SUMMARY_MAX, len(spans) // SUMMARY_PER)), len(eligible))
+    picked: list[int] = []
+    while len(picked) < n:
+        best = max((i for i in eligible if i not in picked),
+                   key=lambda i: relevance[i] - SUMMARY_DIVERSITY * max((float(v[i] @ v[j]) for j in picked), default=0.0))
+        picked.append(best)
+    return [spans[i][:3] for i in picked]

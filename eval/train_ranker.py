@@ -1,0 +1,322 @@
+"""``python -m eval train-ranker``: learn the evidence-sentence ranker (``chatbot/data/ranker.json``).
+
+Data (never the test split):
+
+- **JSQuAD training paragraphs** (:func:`eval.jsquad.split_paragraphs`): every paragraph is
+  indexed (the product's own ingest, collection ``jsquad``); a seeded sample of the questions
+  whose paragraph is in the training part is searched with the product's retriever, and every
+  sentence of the top-k passages is a candidate, described by :func:`chatbot.ranker.featurize`
+  exactly as at answer time. Positive: a sentence of the gold paragraph that contains a reference
+  answer (NFKC, no spaces).
+- **The dev split(s)** (``eval/dev.jsonl``, and ``eval/news/dev.jsonl`` when present): each
+  answerable question goes through the chain's own condense and find steps (English questions
+  are translated by the local model, as at answer time). Positive: a candidate that is a gold
+  evidence sentence (:func:`eval.scoring.citation_correct`, the eval's own matcher).
+
+Model: a conditional logit (softmax over each question's candidates; the log-probability of
+its positive sentences is maximized, with an L2 penalty), i.e. a linear listwise ranker over
+standardized features. Chosen against a pointwise logistic regression and LightGBM's
+LambdaMART on the same data (``--compare``; results in the report). Reported: top-1 and top-3
+(a positive among the first 1 / 3 candidates) on the JSQuAD held-out paragraphs, on dev
+(5-fold cross-validation by question: the dev questions of a fold are never trained on), and
+for the hand-set baseline score. Features are cached under ``<data_dir>/ranker-cache`` (they do
+not depend on the weights); ``--refresh`` recomputes them.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import minimize
+
+from chatbot import Chatbot, Settings
+from chatbot.linear import LinearModel
+from chatbot.ranker import FEATURES, Ranker
+
+from .check import DEV_SET
+from .corpus_retrieval import load_questions
+from .jsquad import DEFAULT_PATH, SEED, doc_id, load_jsquad, norm, split_paragraphs, write_articles
+from .scoring import citation_correct
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "chatbot" / "data" / "ranker.json"
+REPORT = Path(__file__).resolve().parent / "results" / "ranker.json"
+NEWS_DEV = Path(__file__).resolve().parent / "news" / "dev.jsonl"
+L2 = 1.0  # penalty on the standardized weights (chosen on dev CV with --compare; see the report)
+DEV_WEIGHT = 5.0  # a dev question counts this many JSQuAD questions (its articles are the product's kind)
+
+
+@dataclass
+class Group:
+    """One question's candidates: features (n, F) and labels (n,)."""
+
+    source: str  # jsquad-train, jsquad-heldout, dev, news-dev
+    qid: str
+    language: str
+    features: np.ndarray
+    labels: np.ndarray
+
+
+# -- data ---------------------------------------------------------------------------------------
+
+def _group(source: str, qid: str, language: str, found, positive) -> Group | None:
+    cands = found.ranked
+    if not cands:
+        return None
+    # Candidates in retrieval order, so that nothing of today's ranking leaks into the labels' order.
+    order = sorted(range(len(cands)), key=lambda i: (cands[i].rank, cands[i].doc_pos))
+    labels = np.array([positive(cands[i]) for i in order], dtype=np.float64)
+    return Group(source, qid, language, found.features[order].astype(np.float64), labels)
+
+
+def jsquad_groups(bot: Chatbot, path: Path, n_train: int, n_heldout: int, seed: int) -> list[Group]:
+    """Candidates of sampled JSQuAD questions: ``n_train`` from training paragraphs, ``n_heldout``
+    from held-out ones (for reporting only)."""
+    paragraphs, questions = load_jsquad(path)
+    folder = Path(bot.settings.data_dir) / "jsquad"
+    write_articles(paragraphs, folder)
+    t0 = time.time()
+    report = bot.ingest(folder)
+    print(f"jsquad index: {report.chunks_added} chunks embedded ({time.time() - t0:.0f} s)", file=sys.stderr)
+    train, heldout = map(set, split_paragraphs(len(paragraphs), seed))
+    rng = random.Random(seed)
+    order = list(range(len(questions)))
+    rng.shuffle(order)
+    picked = ([("jsquad-train", questions[i]) for i in order if questions[i]["para"] in train][:n_train]
+              + [("jsquad-heldout", questions[i]) for i in order if questions[i]["para"] in heldout][:n_heldout])
+    groups = []
+    for j, (source, q) in enumerate(picked, 1):
+        query = bot.chain.condense(q["question"])
+        found = bot.chain.find(query)
+        gold = doc_id(q["para"])
+        answers = [norm(a) for a in q["answers"] if norm(a)]
+        g = _group(source, q["id"], "ja", found,
+                   lambda c: c.doc_id == gold and any(a in norm(c.text) for a in answers))
+        if g is not None:
+            groups.append(g)
+        if j % 200 == 0:
+            print(f"jsquad {j}/{len(picked)}", file=sys.stderr, flush=True)
+    return groups
+
+
+def dev_groups(bot: Chatbot, questions: list[dict], source: str) -> list[Group]:
+    """Candidates of the answerable dev questions, through the chain's condense and find."""
+    groups = []
+    for q in questions:
+        if not q.get("evidence"):
+            continue
+        query = bot.chain.condense(q["question"], q.get("history"))
+        found = bot.chain.find(query)
+        g = _group(source, q["id"], q["language"], found, lambda c: citation_correct(c.text, q["evidence"]))
+        if g is not None:
+            groups.append(g)
+    return groups
+
+
+def collect(settings: Settings, jsquad: Path, n_train: int, n_heldout: int, seed: int, refresh: bool) -> list[Group]:
+    """Every group, from the cache when it holds the same request."""
+    cache = Path(settings.data_dir) / "ranker-cache" / f"groups-{n_train}-{n_heldout}-{seed}.npz"
+    if cache.exists() and not refresh:
+        data = np.load(cache, allow_pickle=True)
+        if list(data["features_names"]) == list(FEATURES):
+            return [Group(*row) for row in data["groups"]]
+    groups: list[Group] = []
+    if jsquad.exists():
+        groups += jsquad_groups(Chatbot(settings.model_copy(update={"collection": "jsquad"})), jsquad,
+                                n_train, n_heldout, seed)
+    bot = Chatbot(settings.model_copy(update={"collection": "ranker-dev"}))
+    bot.ingest(ROOT / "corpus")
+    groups += dev_groups(bot, load_questions(DEV_SET), "dev")
+    if NEWS_DEV.exists():
+        news = Chatbot(settings.model_copy(update={"collection": "ranker-news-dev"}), embeddings=bot.embeddings,
+                       chat_model=bot.chat_model)
+        news.ingest(NEWS_DEV.parent / "articles")
+        groups += dev_groups(news, load_questions(NEWS_DEV), "news-dev")
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    rows = np.empty(len(groups), dtype=object)
+    rows[:] = [(g.source, g.qid, g.language, g.features, g.labels) for g in groups]
+    np.savez(cache, groups=rows, features_names=np.array(FEATURES))
+    return groups
+
+
+# -- models -------------------------------------------------------------------------------------
+
+def _standardize(groups: list[Group]) -> tuple[np.ndarray, np.ndarray]:
+    x = np.concatenate([g.features for g in groups])
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    return mean, scale
+
+
+def fit_conditional_logit(groups: list[Group], l2: float = L2, weights: dict[str, float] | None = None) -> Ranker:
+    """Softmax over each group's candidates; maximize the log-probability of its positives."""
+    usable = [g for g in groups if g.labels.any() and len(g.labels) > 1]
+    mean, scale = _standardize(usable)
+    xs = [(g.features - mean) / scale for g in usable]
+    ys = [g.labels > 0 for g in usable]
+    ws = np.array([(weights or {}).get(g.source, 1.0) for g in usable])
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        total, grad = l2 * float(w @ w), 2 * l2 * w
+        for x, y, weight in zip(xs, ys, ws):
+            z = x @ w
+            z -= z.max()
+            p = np.exp(z)
+            p /= p.sum()
+            pos = p[y].sum()
+            total -= weight * np.log(pos)
+            # d/dw of -log sum_pos p = sum_all p x - sum_pos (p/pos) x
+            grad -= weight * ((p[y] / pos) @ x[y] - p @ x)
+        return total, grad
+
+    res = minimize(loss, np.zeros(len(FEATURES)), jac=True, method="L-BFGS-B", options={"maxiter": 500})
+    return Ranker(LinearModel(FEATURES, res.x, mean, scale))
+
+
+def fit_logistic(groups: list[Group], l2: float = L2, weights: dict[str, float] | None = None) -> Ranker:
+    """Pointwise logistic regression (positive vs the rest), for comparison."""
+    from sklearn.linear_model import LogisticRegression
+
+    mean, scale = _standardize(groups)
+    x = np.concatenate([(g.features - mean) / scale for g in groups])
+    y = np.concatenate([g.labels for g in groups])
+    w = np.concatenate([np.full(len(g.labels), (weights or {}).get(g.source, 1.0)) for g in groups])
+    model = LogisticRegression(C=1.0 / max(l2, 1e-6), max_iter=2000, class_weight="balanced")
+    model.fit(x, y, sample_weight=w)
+    return Ranker(LinearModel(FEATURES, model.coef_[0], mean, scale, float(model.intercept_[0])))
+
+
+class _LambdaMart:
+    """LightGBM's LambdaMART, for comparison only (not shipped: it needs the LightGBM runtime)."""
+
+    def __init__(self, groups: list[Group], weights: dict[str, float] | None = None, seed: int = SEED) -> None:
+        import lightgbm as lgb
+
+        x = np.concatenate([g.features for g in groups])
+        y = np.concatenate([g.labels for g in groups]).astype(int)
+        data = lgb.Dataset(x, y, group=[len(g.labels) for g in groups],
+                           weight=np.concatenate([np.full(len(g.labels), (weights or {}).get(g.source, 1.0))
+                                                  for g in groups]))
+        params = {"objective": "lambdarank", "learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 20,
+                  "verbose": -1, "seed": seed, "deterministic": True, "num_threads": 1}
+        self.model = lgb.train(params, data, num_boost_round=300)
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        return self.model.predict(features)
+
+
+# -- measures -----------------------------------------------------------------------------------
+
+def top_n(model, groups: list[Group], n: int) -> float | None:
+    """Share of groups with a positive among the ``n`` best-scored candidates (groups without a
+    positive count as misses: the positive was not retrieved)."""
+    if not groups:
+        return None
+    hits = 0
+    for g in groups:
+        order = np.argsort(-model.score(g.features), kind="stable")[:n]
+        hits += bool(g.labels[order].any())
+    return round(hits / len(groups), 4)
+
+
+def measures(model, groups: list[Group]) -> dict:
+    out = {}
+    for name, sel in (("jsquad_heldout", lambda g: g.source == "jsquad-heldout"),
+                      ("dev", lambda g: g.source == "dev"),
+                      ("dev_ja", lambda g: g.source == "dev" and g.language == "ja"),
+                      ("dev_en", lambda g: g.source == "dev" and g.language == "en"),
+                      ("news_dev", lambda g: g.source == "news-dev")):
+        part = [g for g in groups if sel(g)]
+        if part:
+            out[name] = {"questions": len(part), "top1": top_n(model, part, 1), "top3": top_n(model, part, 3),
+                         "positive_retrieved": round(sum(bool(g.labels.any()) for g in part) / len(part), 4)}
+    return out
+
+
+def cross_validated(fit, groups: list[Group], folds: int = 5, seed: int = SEED) -> dict:
+    """Dev figures with each dev fold held out of training (JSQuAD training groups always in)."""
+    dev = [g for g in groups if g.source in ("dev", "news-dev")]
+    rest = [g for g in groups if g.source == "jsquad-train"]
+    ids = sorted({g.qid for g in dev})
+    random.Random(seed).shuffle(ids)
+    fold_of = {q: i % folds for i, q in enumerate(ids)}
+    scored: list[tuple[Group, np.ndarray]] = []
+    for f in range(folds):
+        model = fit(rest + [g for g in dev if fold_of[g.qid] != f])
+        scored += [(g, model.score(g.features)) for g in dev if fold_of[g.qid] == f]
+
+    class _Fixed:  # the held-out fold's scores, looked up by features identity
+        def __init__(self, pairs):
+            self.pairs = {id(g.features): s for g, s in pairs}
+
+        def score(self, features):
+            return self.pairs[id(features)]
+
+    return measures(_Fixed(scored), dev)
+
+
+def choose_margin(ranker: Ranker, groups: list[Group]) -> float:
+    """The article margin in this ranker's score units: under the baseline score, the hand-set
+    ARTICLE_MARGIN (chosen on dev, chatbot.rules) keeps a certain share of each dev question's
+    candidates within reach of its best one; the margin that keeps the same share under the new
+    score (see chatbot.evidence)."""
+    base = Ranker.baseline()
+    dev = [g for g in groups if g.source == "dev"]
+    if not dev:
+        return 1.0
+
+    def gaps(model) -> np.ndarray:
+        out = []
+        for g in dev:
+            s = np.sort(model.score(g.features))[::-1]
+            out += list(s[0] - s[1:])
+        return np.array(out)
+
+    share = float((gaps(base) <= base.article_margin).mean())
+    return round(float(np.quantile(gaps(ranker), share)), 4)
+
+
+def run(settings: Settings | None = None, jsquad: Path = DEFAULT_PATH, n_train: int = 2000, n_heldout: int = 600,
+        seed: int = SEED, out: Path = OUT, report: Path = REPORT, compare: bool = False, refresh: bool = False) -> dict:
+    settings = settings or Settings()
+    t0 = time.time()
+    groups = collect(settings, jsquad, n_train, n_heldout, seed, refresh)
+    weights = {"dev": DEV_WEIGHT, "news-dev": DEV_WEIGHT}
+    train = [g for g in groups if g.source != "jsquad-heldout"]
+    results: dict = {"baseline": measures(Ranker.baseline(), groups)}
+    fits = {"conditional_logit": lambda gs: fit_conditional_logit(gs, L2, weights)}
+    if compare:
+        fits["logistic"] = lambda gs: fit_logistic(gs, L2, weights)
+        fits["lambdamart"] = lambda gs: _LambdaMart(gs, weights, seed)
+        for l2 in (0.1, 10.0):
+            fits[f"conditional_logit_l2_{l2:g}"] = lambda gs, l2=l2: fit_conditional_logit(gs, l2, weights)
+        fits["conditional_logit_jsquad_only"] = lambda gs: fit_conditional_logit(
+            [g for g in gs if g.source == "jsquad-train"], L2)
+    for name, fit in fits.items():
+        results[name] = {"dev_cross_validated": cross_validated(fit, groups, seed=seed),
+                         "jsquad_heldout": measures(fit([g for g in train if g.source == "jsquad-train"] +
+                                                        [g for g in train if g.source != "jsquad-train"]),
+                                                    [g for g in groups if g.source == "jsquad-heldout"])
+                         .get("jsquad_heldout")}
+        print(name, json.dumps(results[name]), file=sys.stderr, flush=True)
+    ranker = fit_conditional_logit(train, L2, weights)
+    counts = {s: sum(1 for g in groups if g.source == s) for s in sorted({g.source for g in groups})}
+    ranker = Ranker(LinearModel(FEATURES, ranker.model.coef, ranker.model.mean, ranker.model.scale, 0.0, {
+        "trained_on": {k: v for k, v in counts.items() if k != "jsquad-heldout"},
+        "command": f"python -m eval train-ranker --seed {seed} --jsquad-train {n_train} --jsquad-heldout {n_heldout}",
+        "model": f"conditional logit, L2 {L2}, dev weight {DEV_WEIGHT}",
+        "in_sample": measures(ranker, groups), "baseline": results["baseline"]}), choose_margin(ranker, groups))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(ranker.to_json(), indent=1) + "\n", encoding="utf-8")
+    summary = {"groups": counts, "seconds": round(time.time() - t0), "results": results,
+               "shipped": str(out.relative_to(ROOT)) if out.is_relative_to(ROOT) else str(out),
+               "weights": dict(zip(FEATURES, np.round(ranker.model.coef, 4).tolist()))}
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return summary
