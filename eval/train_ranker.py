@@ -120,28 +120,39 @@ def dev_groups(bot: Chatbot, questions: list[dict], source: str) -> list[Group]:
 
 
 def collect(settings: Settings, jsquad: Path, n_train: int, n_heldout: int, seed: int, refresh: bool) -> list[Group]:
-    """Every group, from the cache when it holds the same request."""
-    cache = Path(settings.data_dir) / "ranker-cache" / f"groups-{n_train}-{n_heldout}-{seed}.npz"
-    if cache.exists() and not refresh:
-        data = np.load(cache, allow_pickle=True)
-        if list(data["features_names"]) == list(FEATURES):
-            return [Group(*row) for row in data["groups"]]
+    """Every group; each source is cached as soon as it is done (and reused for the same request)."""
+    folder = Path(settings.data_dir) / "ranker-cache"
+    shared: dict[str, Chatbot] = {}
+
+    def dev_bot(collection: str, corpus: Path) -> Chatbot:
+        first = next(iter(shared.values()), None)
+        bot = Chatbot(settings.model_copy(update={"collection": collection}),
+                      embeddings=first.embeddings if first else None, chat_model=first.chat_model if first else None)
+        bot.ingest(corpus)
+        shared[collection] = bot
+        return bot
+
+    parts = [(f"jsquad-{n_train}-{n_heldout}-{seed}", jsquad.exists(), lambda: jsquad_groups(
+                 Chatbot(settings.model_copy(update={"collection": "jsquad"})), jsquad, n_train, n_heldout, seed)),
+             ("dev", True, lambda: dev_groups(dev_bot("ranker-dev", ROOT / "corpus"), load_questions(DEV_SET), "dev")),
+             ("news-dev", NEWS_DEV.exists(), lambda: dev_groups(dev_bot("ranker-news-dev", NEWS_DEV.parent / "articles"),
+                                                                load_questions(NEWS_DEV), "news-dev"))]
     groups: list[Group] = []
-    if jsquad.exists():
-        groups += jsquad_groups(Chatbot(settings.model_copy(update={"collection": "jsquad"})), jsquad,
-                                n_train, n_heldout, seed)
-    bot = Chatbot(settings.model_copy(update={"collection": "ranker-dev"}))
-    bot.ingest(ROOT / "corpus")
-    groups += dev_groups(bot, load_questions(DEV_SET), "dev")
-    if NEWS_DEV.exists():
-        news = Chatbot(settings.model_copy(update={"collection": "ranker-news-dev"}), embeddings=bot.embeddings,
-                       chat_model=bot.chat_model)
-        news.ingest(NEWS_DEV.parent / "articles")
-        groups += dev_groups(news, load_questions(NEWS_DEV), "news-dev")
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    rows = np.empty(len(groups), dtype=object)
-    rows[:] = [(g.source, g.qid, g.language, g.features, g.labels) for g in groups]
-    np.savez(cache, groups=rows, features_names=np.array(FEATURES))
+    for name, wanted, make in parts:
+        if not wanted:
+            continue
+        cache = folder / f"{name}.npz"
+        if cache.exists() and not refresh:
+            data = np.load(cache, allow_pickle=True)
+            if list(data["features_names"]) == list(FEATURES):
+                groups += [Group(*row) for row in data["groups"]]
+                continue
+        made = make()
+        folder.mkdir(parents=True, exist_ok=True)
+        rows = np.empty(len(made), dtype=object)
+        rows[:] = [(g.source, g.qid, g.language, g.features, g.labels) for g in made]
+        np.savez(cache, groups=rows, features_names=np.array(FEATURES))
+        groups += made
     return groups
 
 
