@@ -1,5 +1,5 @@
-"""``python -m eval [--split test|dev]`` (answer evaluation on eval/questions.jsonl or eval/dev.jsonl, the
-default), ``python -m eval check``, ``python -m eval jsquad`` (JSQuAD retrieval and answer containment) and
+"""``python -m eval [--split test|dev|news-test|news-dev]`` (answer evaluation of one split of eval/splits.py,
+the default), ``python -m eval check``, ``python -m eval jsquad`` (JSQuAD retrieval and answer containment) and
 the retrieval experiments behind the README's tables."""
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+
+from .splits import SPLITS
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -23,8 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("answers", help="answer accuracy, citations, refusals and latency (default)")
     p.add_argument("--backend", help="LLM backend (default: CHATBOT_LLM_BACKEND)")
     p.add_argument("--model", help="LLM model (default: CHATBOT_LLM_MODEL)")
-    p.add_argument("--split", choices=("test", "dev"), default="test",
-                   help="test: eval/questions.jsonl (report only, never tune on it); dev: eval/dev.jsonl")
+    p.add_argument("--split", choices=tuple(SPLITS), default="test",
+                   help="test: eval/questions.jsonl (report only, never tune on it); dev: eval/dev.jsonl; "
+                   "news-test (report only) / news-dev: eval/news/*.jsonl over the fictional eval/news/articles")
     p.add_argument("--limit", type=int, help="only the first N questions")
     p.add_argument("--types", help="comma-separated question types to run")
     p.add_argument("--ids", help="comma-separated question ids to run (e.g. q001,q002)")
@@ -47,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--results", type=Path, default=RESULTS, help="folder for the JSON files (default: eval/results)")
     p = sub.add_parser("tokenizers", help="BM25 on JSQuAD with fugashi vs Sudachi tokenizers")
     p.add_argument("--path", type=Path, default=None)
-    sub.add_parser("corpus-retrieval", help="evidence hit@k on eval/questions.jsonl with the current settings")
+    p = sub.add_parser("corpus-retrieval", help="evidence hit@k of one split's questions with the current settings")
+    p.add_argument("--split", choices=tuple(SPLITS), default="test")
     p = sub.add_parser("fusion-sweep", help="score fusion settings on JSQuAD from cached candidates")
     p.add_argument("--path", type=Path, default=None)
     p = sub.add_parser("question-terms", help="false refusals of the question-terms rule on JSQuAD")
@@ -73,8 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--answerable", type=int, default=200, help="JSQuAD training questions asked over every paragraph")
     p.add_argument("--gold-removed", type=int, default=200, help="JSQuAD training questions asked without their paragraph")
     p.add_argument("--refresh", action="store_true", help="recompute the cached rows (needs the local model)")
-    p = sub.add_parser("check", help="validate eval/questions.jsonl and eval/dev.jsonl against the schema and "
-                       "corpus/, and dev questions against test questions")
+    p = sub.add_parser("check", help="validate every split against the schema and its articles (corpus/, "
+                       "eval/news/articles), and dev questions against test questions")
     p.add_argument("--test", type=Path, default=None, help="test questions (default: eval/questions.jsonl)")
     p.add_argument("--dev", type=Path, default=None, help="dev questions (default: eval/dev.jsonl)")
     args = parser.parse_args(argv)
@@ -155,17 +159,16 @@ def main(argv: list[str] | None = None) -> int:
             json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         print(json.dumps({k: v for k, v in result.items() if k != "examples"}, indent=2))
     elif args.command == "corpus-retrieval":
-        from chatbot import Chatbot
+        from chatbot import Settings
 
         from .corpus_retrieval import evaluate, load_questions
 
-        bot = Chatbot()
-        bot.ingest(Path(__file__).resolve().parent.parent / "corpus")
-        print(json.dumps(evaluate(bot, load_questions()), indent=2))
+        split = SPLITS[args.split]
+        print(json.dumps(evaluate(split.bot(Settings()), load_questions(split.questions)), indent=2))
     elif args.command == "check":
-        from .check import DEV_SET, EVAL_SET, check_splits
+        from .check import DEV_SET, EVAL_SET, check_all
 
-        problems, notes = check_splits(args.test or EVAL_SET, args.dev or DEV_SET)
+        problems, notes = check_all(args.test or EVAL_SET, args.dev or DEV_SET)
         for p in [*notes, *problems]:
             print(p)
         print(f"{len(problems)} problems")

@@ -1,4 +1,5 @@
-"""Answer-level evaluation of one split (test: ``eval/questions.jsonl``, dev: ``eval/dev.jsonl``).
+"""Answer-level evaluation of one split (:mod:`eval.splits`: test ``eval/questions.jsonl``, dev
+``eval/dev.jsonl``, news-test/news-dev ``eval/news/*.jsonl``), over a bot that has ingested the split's articles.
 
 Every question goes through ``Chatbot.ask`` exactly as a user's would (follow-ups with their
 history); the final answer's JSON (``Answer.to_dict()``) is scored by :mod:`eval.scoring`, which
@@ -43,12 +44,11 @@ from pathlib import Path
 from typing import Callable
 
 from . import self_check
-from .check import DEV_SET
-from .corpus_retrieval import EVAL_SET, _norm, load_questions
+from .corpus_retrieval import _norm, load_questions
 from .floor import CONTAINMENT_N, floor_row
 from .scoring import fact_found, facts_found, score_answer, wrong_numbers  # noqa: F401 - fact_found re-exported
+from .splits import EVAL_DIR, SPLITS
 
-SPLITS = {"test": EVAL_SET, "dev": DEV_SET}
 RESULTS = Path(__file__).resolve().parent / "results"
 TOP_N = f"floor_top{CONTAINMENT_N}_fact_accuracy"
 
@@ -317,13 +317,13 @@ def select(questions: list[dict], ids: str | None = None, types: str | None = No
 
 def run_eval(args, judge=None) -> int:
     """``python -m eval``: answer one split, write the JSON and the report with deltas."""
-    from chatbot import Chatbot, Settings
+    from chatbot import Settings
 
     from .report import markdown, plot
     from .speed import prompt_reading_speed
 
     split = getattr(args, "split", None) or "test"
-    path = SPLITS[split]
+    path = SPLITS[split].questions
     if not path.exists():
         raise SystemExit(f"{path} not found: the {split} split has no questions yet")
     questions = select(load_questions(path), getattr(args, "ids", None), args.types, args.limit)
@@ -335,8 +335,7 @@ def run_eval(args, judge=None) -> int:
     previous = previous_run([out] + ([RESULTS] if split == "test" else []), split, questions)
 
     overrides = {k: v for k, v in (("llm_backend", args.backend), ("llm_model", args.model)) if v}
-    bot = Chatbot(Settings(**overrides))
-    bot.ingest(Path(__file__).resolve().parent.parent / "corpus")
+    bot = SPLITS[split].bot(Settings(**overrides))
     speed = prompt_reading_speed(bot.chat_model)
     print(f"prompt reading: {speed}", file=sys.stderr, flush=True)
 
@@ -354,7 +353,10 @@ def run_eval(args, judge=None) -> int:
     result = run(bot, questions, progress, judge=judge)
     result["summary"]["prompt_reading"] = speed
     now = datetime.now(timezone.utc)
-    result["meta"] = {"date": now.isoformat(timespec="seconds"), "split": split, "questions_file": path.name,
+    result["meta"] = {"date": now.isoformat(timespec="seconds"), "split": split,
+                      "questions_file": path.relative_to(EVAL_DIR).as_posix(),
+                      "articles": SPLITS[split].articles.relative_to(EVAL_DIR.parent).as_posix(),
+                      "collection": bot.settings.collection,
                       "selection": {k: getattr(args, k, None) for k in ("ids", "types", "limit")},
                       "model": f"{bot.settings.llm_backend}:{bot.settings.llm_model}", "commit": _commit(),
                       "machine": f"{platform.machine()}, {os.cpu_count()} cores",

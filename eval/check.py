@@ -1,5 +1,7 @@
-"""`python -m eval check`: validate the test set (eval/questions.jsonl) and the dev set
-(eval/dev.jsonl) against the schema and the corpus, and keep dev questions from repeating test ones."""
+"""`python -m eval check`: validate every split (eval/splits.py) against the schema and its articles,
+and keep each dev split's questions from repeating its test split's: the seed splits
+(eval/questions.jsonl, eval/dev.jsonl) against corpus/, the news splits (eval/news/test.jsonl,
+eval/news/dev.jsonl) against eval/news/articles/, whose articles must be marked fictional."""
 
 from __future__ import annotations
 
@@ -10,9 +12,9 @@ from chatbot.documents import load_documents
 
 from .corpus_retrieval import EVAL_SET, load_questions
 from .scoring import bigrams
+from .splits import CORPUS, SPLITS
 
-DEV_SET = EVAL_SET.parent / "dev.jsonl"
-CORPUS = EVAL_SET.parent.parent / "corpus"
+DEV_SET = SPLITS["dev"].questions
 # A dev question repeats a test question when their character bigrams (NFKC, lower-case, no
 # spaces or punctuation) overlap: |A∩B| / min(|A|, |B|) ≥ 0.6. The min makes a question copied
 # with words cut or added count as a repeat (containment), so the rule is strict: on the test set
@@ -73,6 +75,12 @@ def _docs(corpus: Path) -> dict[str, str]:
     return {d.doc_id: _norm(d.text) for d in load_documents([corpus])[0]}
 
 
+def unmarked(folder: Path) -> list[str]:
+    """Articles of ``folder`` whose front matter does not say ``fictional: true``."""
+    return [f"{d.doc_id}: front matter lacks 'fictional: true'" for d in load_documents([folder])[0]
+            if d.metadata.get("fictional") is not True]
+
+
 def overlap(a: str, b: str) -> tuple[float, float]:
     """(Dice, containment = |A∩B|/min(|A|,|B|)) of the two texts' character bigrams."""
     x, y = bigrams(a), bigrams(b)
@@ -103,16 +111,32 @@ def paraphrases(test: list[dict], dev: list[dict]) -> list[str]:
     return problems
 
 
-def check_splits(test: Path = EVAL_SET, dev: Path = DEV_SET, corpus: Path = CORPUS) -> tuple[list[str], list[str]]:
-    """(problems, notes) for both splits: each file's own checks, then dev against test.
-    A missing dev file is a note, not a problem."""
+def check_splits(test: Path = EVAL_SET, dev: Path = DEV_SET, corpus: Path = CORPUS,
+                 names: tuple[str, str] = ("test", "dev")) -> tuple[list[str], list[str]]:
+    """(problems, notes) for a test and a dev split over one corpus: each file's own checks, then dev
+    against test; ``names`` label the messages. A missing dev file is a note, not a problem."""
     docs = _docs(corpus)
-    problems = [f"test {p}" for p in check(test, docs=docs)]
-    notes = [f"test: {len(load_questions(test))} questions in {test.name}"]
+    test_name, dev_name = names
+    problems = [f"{test_name} {p}" for p in check(test, docs=docs)]
+    notes = [f"{test_name}: {len(load_questions(test))} questions in {_shown(test)}"]
     if not Path(dev).exists():
-        notes.append(f"dev: {Path(dev).name} not found, dev split not checked")
+        notes.append(f"{dev_name}: {_shown(dev)} not found, dev split not checked")
         return problems, notes
-    problems += [f"dev {p}" for p in check(dev, docs=docs)]
+    problems += [f"{dev_name} {p}" for p in check(dev, docs=docs)]
     problems += paraphrases(load_questions(test), load_questions(dev))
-    notes.append(f"dev: {len(load_questions(dev))} questions in {Path(dev).name}")
+    notes.append(f"{dev_name}: {len(load_questions(dev))} questions in {_shown(dev)}")
     return problems, notes
+
+
+def _shown(path: Path) -> str:
+    return f"{Path(path).parent.name}/{Path(path).name}"
+
+
+def check_all(test: Path = EVAL_SET, dev: Path = DEV_SET) -> tuple[list[str], list[str]]:
+    """(problems, notes) of the seed splits (``test``/``dev`` may be other files) and of the news
+    splits, whose articles must all be marked fictional."""
+    problems, notes = check_splits(test, dev)
+    news_test, news_dev = SPLITS["news-test"], SPLITS["news-dev"]
+    more, more_notes = check_splits(news_test.questions, news_dev.questions, news_test.articles,
+                                    names=("news-test", "news-dev"))
+    return problems + more + unmarked(news_test.articles), notes + more_notes
