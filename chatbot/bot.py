@@ -17,7 +17,7 @@ from .embeddings import ChatbotEmbeddings, PassageVectors, get_embeddings
 from .errors import DocumentNotFoundError, EmptyIndexError, InvalidQuestionError
 from .history import History
 from .ingest import IngestReport, Progress, ingest, remove
-from .llm import get_chat_model
+from .llm import aux_model, get_chat_model
 from .retrieval import HybridRetriever, SearchResult
 from .store import ChunkStore
 from .summaries import Summaries
@@ -72,7 +72,7 @@ class Chatbot:
     @cached_property
     def chain(self) -> AnswerChain:
         return AnswerChain(self.retriever, self.chat_model, self.embeddings, self.settings, self.sentence_vectors,
-                           summaries=self.summaries)
+                           summaries=self.summaries, aux=aux_model(self.chat_model))
 
     def ask(self, question: str, history: History | None = None, top_k: int | None = None) -> Answer:
         """Answer ``question`` from the articles, with checked citations (or a refusal)."""

@@ -99,9 +99,11 @@ class AnswerChain:
 
     def __init__(self, retriever: HybridRetriever, model: BaseChatModel, embeddings: ChatbotEmbeddings,
                  settings: Settings, vectors: PassageVectors | None = None, ranker: Ranker | None = None,
-                 calibration: Calibration | None = None, summaries: Summaries | None = None) -> None:
+                 calibration: Calibration | None = None, summaries: Summaries | None = None,
+                 aux: BaseChatModel | None = None) -> None:
         self.retriever = retriever
         self.model = model
+        self.aux = aux or model  # one-line requests: translation, follow-up rewrite (chatbot.llm.aux_model)
         self.settings = settings
         self.embeddings = embeddings
         self.vectors = vectors or PassageVectors(embeddings)
@@ -146,7 +148,7 @@ class AnswerChain:
 
     def _one_line(self, messages) -> str:
         """The model's reply to ``messages``: its first line, without quotes around it."""
-        out = (self.model.bind(stop=["\n"]) | StrOutputParser()).invoke(messages).strip()
+        out = (self.aux.bind(stop=["\n"]) | StrOutputParser()).invoke(messages).strip()
         return out.splitlines()[0].strip(" 「」\"'") if out else ""
 
     def find(self, query: Query) -> Found:

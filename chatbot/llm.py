@@ -36,9 +36,10 @@ _loaded: dict[tuple, tuple[Any, threading.Lock]] = {}
 _load_lock = threading.Lock()
 
 
-def load_llama(path: str, n_ctx: int, n_threads: int) -> tuple[Any, threading.Lock]:
-    """The process-wide ``llama_cpp.Llama`` for these parameters, and its generation lock."""
-    key = (path, n_ctx, n_threads)
+def load_llama(path: str, n_ctx: int, n_threads: int, slot: str = "main") -> tuple[Any, threading.Lock]:
+    """The process-wide ``llama_cpp.Llama`` for these parameters, and its generation lock. Each
+    ``slot`` is a context of its own (its own KV cache) on the same memory-mapped weights."""
+    key = (path, n_ctx, n_threads, slot)
     with _load_lock:
         if key not in _loaded:
             from llama_cpp import Llama
@@ -93,6 +94,7 @@ class ChatLlamaCpp(BaseChatModel):
     max_tokens: int = 512
     temperature: float = 0.0
     idle_timeout: float = 20.0  # seconds a token may wait unread before generation is given up
+    slot: str = "main"  # which context of the process's model (see load_llama)
     _llama: Any = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default=None)
 
@@ -104,7 +106,8 @@ class ChatLlamaCpp(BaseChatModel):
     def llama(self):
         """The loaded model (loaded on first use, shared by every instance in the process)."""
         if self._llama is None:
-            self._llama, self._lock = load_llama(self.model_path, self.n_ctx, self.n_threads or os.cpu_count() or 1)
+            self._llama, self._lock = load_llama(self.model_path, self.n_ctx, self.n_threads or os.cpu_count() or 1,
+                                                 self.slot)
         return self._llama
 
     def count_tokens(self, text: str) -> int:
@@ -240,3 +243,17 @@ BACKENDS: dict[str, Callable[[Settings], BaseChatModel]] = {
 def get_chat_model(settings: Settings) -> BaseChatModel:
     """Build the chat model named by ``settings.llm_backend``."""
     return pick(BACKENDS, settings.llm_backend, "LLM backend")(settings)
+
+
+AUX_CONTEXT = 1024  # tokens: one-line requests (a question's translation, a follow-up's rewrite)
+
+
+def aux_model(model: BaseChatModel) -> BaseChatModel:
+    """The model for short one-line requests. For the local model: a second context on the same
+    weights, so that those requests' fixed instructions stay in its own KV cache (only the
+    question is read) while the main context keeps the evidence prompt; other backends as given."""
+    if not isinstance(model, ChatLlamaCpp):
+        return model
+    return ChatLlamaCpp(model_path=model.model_path, n_ctx=AUX_CONTEXT, n_threads=model.n_threads,
+                        max_tokens=model.max_tokens, temperature=model.temperature,
+                        idle_timeout=model.idle_timeout, slot="aux")

@@ -20,6 +20,7 @@ that file says what it was trained on). :meth:`Ranker.baseline` is the earlier h
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -88,12 +89,13 @@ def content_terms(question: str) -> set[str]:
     return {t for t in tokenize(question) if t not in QUESTION_WORDS}
 
 
-_KINDS = ("date", "amount", "count", "person")
+_KINDS = ("date", "amount", "quantity", "count", "person")
 FEATURES = (
     "dense", "dense_rel", "dense_window", "dense_window_rel", "dense_prev", "dense_next",
     "lexical", "lexical_rel", "lexical_window", "lexical_prev", "lexical_next", "bigrams",
     "passage_rank", "passage_dense", "in_passage", "article_start", "article_position",
-    "log_length", "short", "full_sentence", "question", "refers_back", "title_words",
+    "log_length", "short", "full_sentence", "question", "refers_back", "title_words", "caption",
+    "novelty", "novelty_prev", "novelty_next", "after_restatement", "restates_then_next",
     "why", "why_reason", "why_reason_next", "kind_asked", "kind_match", "kind_match_next",
     *(f"asks_{k}" for k in _KINDS),
     "baseline", "baseline_rel",
@@ -136,6 +138,10 @@ def featurize(questions: Sequence[str], candidates: Sequence[Candidate], query_v
         return max((sum(weight(t) for t in q if t in ws) / sum(weight(t) for t in q) for q in terms), default=0.0)
 
     lexical = np.array([overlap(w) for w in words])
+    # How much of a sentence is new against the question: one that only restates it (a heading, a
+    # topic sentence 「今回の契約の衝撃は金額だけではありません」) is often followed by the answer.
+    asked = set().union(*terms) if terms else set()
+    novelty = np.array([len(w - asked) / len(w) if w else 0.0 for w in words])
     lexical_window = np.array([overlap(words[i] | (words[prev[i]] if prev[i] >= 0 else set())
                                        | (words[nxt[i]] if nxt[i] >= 0 else set())) for i in range(n)])
     wanted = [b for b in (bigrams(q) for q in questions) if b]
@@ -145,10 +151,10 @@ def featurize(questions: Sequence[str], candidates: Sequence[Candidate], query_v
     rank = np.array([1 - c.rank / k for c in candidates])
     baseline = dense + LEXICAL_WEIGHT * lexical + RANK_WEIGHT * rank
 
-    asked = expected_kind(questions[0])
+    kind = expected_kind(questions[0])
     why = form_of(questions[0]) == WHY
     reason = np.array([gives_reason(c.text) for c in candidates], dtype=np.float32)
-    match = np.array([holds_kind(asked, [c.text]) if asked else 0.0 for c in candidates], dtype=np.float32)
+    match = np.array([holds_kind(kind, [c.text]) if kind else 0.0 for c in candidates], dtype=np.float32)
     title_words = [content_terms(c.result.title) for c in candidates]
 
     def at(values: np.ndarray, j: list[int]) -> np.ndarray:
@@ -171,11 +177,18 @@ def featurize(questions: Sequence[str], candidates: Sequence[Candidate], query_v
         "refers_back": np.array([refers_back(c.text) for c in candidates], dtype=np.float32),
         "title_words": np.array([len(t & words[i]) / max(len(t), 1) for i, t in enumerate(title_words)]),
         "why": np.full(n, float(why)), "why_reason": why * reason, "why_reason_next": why * at(reason, nxt),
-        "kind_asked": np.full(n, float(asked is not None)), "kind_match": match, "kind_match_next": at(match, nxt),
-        **{f"asks_{kind}": np.full(n, float(asked == kind)) for kind in _KINDS},
+        "kind_asked": np.full(n, float(kind is not None)), "kind_match": match, "kind_match_next": at(match, nxt),
+        **{f"asks_{k}": np.full(n, float(kind == k)) for k in _KINDS},
+        "caption": np.array([bool(_CAPTION.match(c.text)) for c in candidates], dtype=np.float32),
+        "novelty": novelty, "novelty_prev": at(novelty, prev), "novelty_next": at(novelty, nxt),
+        "after_restatement": at(lexical * (1 - novelty), prev) * novelty,
+        "restates_then_next": lexical * (1 - novelty) * at(novelty, nxt),
         "baseline": baseline, "baseline_rel": baseline - baseline.max(),
     }
     return np.stack([np.asarray(columns[f], dtype=np.float32) for f in FEATURES], axis=1)
+
+
+_CAPTION = re.compile(r"^\s*(?:図|表|写真|画像|出所|出典|資料|Figure|Fig\.|Table|Source)\s*[\d０-９:：)）]")
 
 
 def _article_position(c: Candidate) -> float:

@@ -8,10 +8,13 @@ Data (never the test split):
   sentence of the top-k passages is a candidate, described by :func:`chatbot.ranker.featurize`
   exactly as at answer time. Positive: a sentence of the gold paragraph that contains a reference
   answer (NFKC, no spaces).
-- **The dev split(s)** (``eval/dev.jsonl``, and ``eval/news/dev.jsonl`` when present): each
-  answerable question goes through the chain's own condense and find steps (English questions
-  are translated by the local model, as at answer time). Positive: a candidate that is a gold
-  evidence sentence (:func:`eval.scoring.citation_correct`, the eval's own matcher).
+- **The seed dev split** (``eval/dev.jsonl``): each answerable question goes through the chain's
+  own condense and find steps (English questions are translated by the local model, as at answer
+  time). Positive: a candidate that is a gold evidence sentence (:func:`eval.scoring.citation_correct`,
+  the eval's own matcher).
+
+The news dev split (``eval/news/dev.jsonl``, fictional articles of other kinds) is collected the
+same way but never trained on: it shows how the ranker does on articles unlike the seed ones.
 
 Model: a conditional logit (softmax over each question's candidates; the log-probability of
 its positive sentences is maximized, with an L2 penalty), i.e. a linear listwise ranker over
@@ -19,17 +22,18 @@ standardized features. Chosen against a pointwise logistic regression and LightG
 LambdaMART on the same data (``--compare``; results in the report). Reported: top-1 and top-3
 (a positive among the first 1 / 3 candidates) on the JSQuAD held-out paragraphs, on dev
 (5-fold cross-validation by question: the dev questions of a fold are never trained on), and
-for the hand-set baseline score. Features are cached under ``<data_dir>/ranker-cache`` (they do
-not depend on the weights); ``--refresh`` recomputes them.
+for the hand-set baseline score. The candidates are cached under ``<data_dir>/ranker-cache`` (they
+do not depend on the weights or the features); ``--refresh`` recomputes them.
 """
 
 from __future__ import annotations
 
 import json
+import pickle
 import random
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -37,42 +41,63 @@ from scipy.optimize import minimize
 
 from chatbot import Chatbot, Settings
 from chatbot.linear import LinearModel
-from chatbot.ranker import FEATURES, Ranker
+from chatbot.ranker import FEATURES, Candidate, Ranker, featurize
+from chatbot.text import is_full_sentence, is_question
 
-from .check import DEV_SET
 from .corpus_retrieval import load_questions
 from .jsquad import DEFAULT_PATH, SEED, doc_id, load_jsquad, norm, split_paragraphs, write_articles
 from .scoring import citation_correct
+from .splits import SPLITS
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "chatbot" / "data" / "ranker.json"
 REPORT = Path(__file__).resolve().parent / "results" / "ranker.json"
-NEWS_DEV = Path(__file__).resolve().parent / "news" / "dev.jsonl"
 L2 = 1.0  # penalty on the standardized weights (chosen on dev CV with --compare; see the report)
 DEV_WEIGHT = 5.0  # a dev question counts this many JSQuAD questions (its articles are the product's kind)
 
 
 @dataclass
 class Group:
-    """One question's candidates: features (n, F) and labels (n,)."""
+    """One question's candidates as the chain found them (retrieval order), with their labels.
+
+    The raw inputs of :func:`chatbot.ranker.featurize` are kept (question forms, query vectors,
+    candidates, sentence vectors), so a changed feature set is recomputed from the cache in
+    seconds instead of re-running retrieval and the translations."""
 
     source: str  # jsquad-train, jsquad-heldout, dev, news-dev
     qid: str
     language: str
-    features: np.ndarray
+    forms: list[str]
+    query_vectors: np.ndarray
+    candidates: list[Candidate]
+    vectors: np.ndarray  # the candidates' sentence vectors, in order
     labels: np.ndarray
+    _features: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def features(self) -> np.ndarray:
+        if self._features is None:
+            self._features = featurize(self.forms, self.candidates, self.query_vectors,
+                                       lambda texts: self.vectors).astype(np.float64)
+        return self._features
+
+    @property
+    def quotable(self) -> np.ndarray:
+        """Which candidates the answer may quote (a full sentence, not a question: chain.lead)."""
+        return np.array([is_full_sentence(c.text) and not is_question(c.text) for c in self.candidates])
 
 
 # -- data ---------------------------------------------------------------------------------------
 
-def _group(source: str, qid: str, language: str, found, positive) -> Group | None:
-    cands = found.ranked
-    if not cands:
+def _group(bot: Chatbot, source: str, qid: str, language: str, query, found, positive) -> Group | None:
+    if not found.ranked:
         return None
     # Candidates in retrieval order, so that nothing of today's ranking leaks into the labels' order.
-    order = sorted(range(len(cands)), key=lambda i: (cands[i].rank, cands[i].doc_pos))
-    labels = np.array([positive(cands[i]) for i in order], dtype=np.float64)
-    return Group(source, qid, language, found.features[order].astype(np.float64), labels)
+    cands = sorted(found.ranked, key=lambda c: (c.rank, c.doc_pos))
+    forms = list(query.forms) + ([found.translation] if found.translation else [])
+    qv = np.stack([bot.chain._query_vector(t) for t in forms])
+    return Group(source, qid, language, forms, qv, cands, bot.sentence_vectors([c.text for c in cands]),
+                 np.array([positive(c) for c in cands], dtype=np.float64))
 
 
 def jsquad_groups(bot: Chatbot, path: Path, n_train: int, n_heldout: int, seed: int) -> list[Group]:
@@ -96,7 +121,7 @@ def jsquad_groups(bot: Chatbot, path: Path, n_train: int, n_heldout: int, seed: 
         found = bot.chain.find(query)
         gold = doc_id(q["para"])
         answers = [norm(a) for a in q["answers"] if norm(a)]
-        g = _group(source, q["id"], "ja", found,
+        g = _group(bot, source, q["id"], "ja", query, found,
                    lambda c: c.doc_id == gold and any(a in norm(c.text) for a in answers))
         if g is not None:
             groups.append(g)
@@ -113,7 +138,8 @@ def dev_groups(bot: Chatbot, questions: list[dict], source: str) -> list[Group]:
             continue
         query = bot.chain.condense(q["question"], q.get("history"))
         found = bot.chain.find(query)
-        g = _group(source, q["id"], q["language"], found, lambda c: citation_correct(c.text, q["evidence"]))
+        g = _group(bot, source, q["id"], q["language"], query, found,
+                   lambda c: citation_correct(c.text, q["evidence"]))
         if g is not None:
             groups.append(g)
     return groups
@@ -124,34 +150,27 @@ def collect(settings: Settings, jsquad: Path, n_train: int, n_heldout: int, seed
     folder = Path(settings.data_dir) / "ranker-cache"
     shared: dict[str, Chatbot] = {}
 
-    def dev_bot(collection: str, corpus: Path) -> Chatbot:
+    def dev(split: str) -> list[Group]:
         first = next(iter(shared.values()), None)
-        bot = Chatbot(settings.model_copy(update={"collection": collection}),
-                      embeddings=first.embeddings if first else None, chat_model=first.chat_model if first else None)
-        bot.ingest(corpus)
-        shared[collection] = bot
-        return bot
+        parts = {"embeddings": first.embeddings, "chat_model": first.chat_model} if first else {}
+        bot = shared[split] = SPLITS[split].bot(settings, **parts)
+        return dev_groups(bot, load_questions(SPLITS[split].questions), split)
 
     parts = [(f"jsquad-{n_train}-{n_heldout}-{seed}", jsquad.exists(), lambda: jsquad_groups(
                  Chatbot(settings.model_copy(update={"collection": "jsquad"})), jsquad, n_train, n_heldout, seed)),
-             ("dev", True, lambda: dev_groups(dev_bot("ranker-dev", ROOT / "corpus"), load_questions(DEV_SET), "dev")),
-             ("news-dev", NEWS_DEV.exists(), lambda: dev_groups(dev_bot("ranker-news-dev", NEWS_DEV.parent / "articles"),
-                                                                load_questions(NEWS_DEV), "news-dev"))]
+             ("dev", True, lambda: dev("dev")),
+             ("news-dev", SPLITS["news-dev"].questions.exists(), lambda: dev("news-dev"))]
     groups: list[Group] = []
     for name, wanted, make in parts:
         if not wanted:
             continue
-        cache = folder / f"{name}.npz"
+        cache = folder / f"{name}.pickle"
         if cache.exists() and not refresh:
-            data = np.load(cache, allow_pickle=True)
-            if list(data["features_names"]) == list(FEATURES):
-                groups += [Group(*row) for row in data["groups"]]
-                continue
+            groups += pickle.loads(cache.read_bytes())
+            continue
         made = make()
         folder.mkdir(parents=True, exist_ok=True)
-        rows = np.empty(len(made), dtype=object)
-        rows[:] = [(g.source, g.qid, g.language, g.features, g.labels) for g in made]
-        np.savez(cache, groups=rows, features_names=np.array(FEATURES))
+        cache.write_bytes(pickle.dumps(made))
         groups += made
     return groups
 
@@ -224,6 +243,18 @@ class _LambdaMart:
 
 # -- measures -----------------------------------------------------------------------------------
 
+def quote_top1(model, groups: list[Group]) -> float | None:
+    """Share of groups whose best-scored *quotable* candidate is a positive (what the answer quotes)."""
+    if not groups:
+        return None
+    hits = 0
+    for g in groups:
+        scores = np.where(g.quotable, model.score(g.features), -np.inf)
+        best = int(np.argmax(scores))
+        hits += bool(g.quotable[best] and g.labels[best])
+    return round(hits / len(groups), 4)
+
+
 def top_n(model, groups: list[Group], n: int) -> float | None:
     """Share of groups with a positive among the ``n`` best-scored candidates (groups without a
     positive count as misses: the positive was not retrieved)."""
@@ -246,13 +277,14 @@ def measures(model, groups: list[Group]) -> dict:
         part = [g for g in groups if sel(g)]
         if part:
             out[name] = {"questions": len(part), "top1": top_n(model, part, 1), "top3": top_n(model, part, 3),
+                         "quote": quote_top1(model, part),
                          "positive_retrieved": round(sum(bool(g.labels.any()) for g in part) / len(part), 4)}
     return out
 
 
 def cross_validated(fit, groups: list[Group], folds: int = 5, seed: int = SEED) -> dict:
     """Dev figures with each dev fold held out of training (JSQuAD training groups always in)."""
-    dev = [g for g in groups if g.source in ("dev", "news-dev")]
+    dev = [g for g in groups if g.source == "dev"]
     rest = [g for g in groups if g.source == "jsquad-train"]
     ids = sorted({g.qid for g in dev})
     random.Random(seed).shuffle(ids)
@@ -298,8 +330,9 @@ def run(settings: Settings | None = None, jsquad: Path = DEFAULT_PATH, n_train: 
     settings = settings or Settings()
     t0 = time.time()
     groups = collect(settings, jsquad, n_train, n_heldout, seed, refresh)
-    weights = {"dev": DEV_WEIGHT, "news-dev": DEV_WEIGHT}
-    train = [g for g in groups if g.source != "jsquad-heldout"]
+    weights = {"dev": DEV_WEIGHT}
+    # news-dev is never trained on: it shows how the ranker does on articles unlike the seed ones.
+    train = [g for g in groups if g.source in ("jsquad-train", "dev")]
     results: dict = {"baseline": measures(Ranker.baseline(), groups)}
     fits = {"conditional_logit": lambda gs: fit_conditional_logit(gs, L2, weights)}
     if compare:
@@ -310,16 +343,14 @@ def run(settings: Settings | None = None, jsquad: Path = DEFAULT_PATH, n_train: 
         fits["conditional_logit_jsquad_only"] = lambda gs: fit_conditional_logit(
             [g for g in gs if g.source == "jsquad-train"], L2)
     for name, fit in fits.items():
+        full = measures(fit(train), [g for g in groups if g.source in ("jsquad-heldout", "news-dev")])
         results[name] = {"dev_cross_validated": cross_validated(fit, groups, seed=seed),
-                         "jsquad_heldout": measures(fit([g for g in train if g.source == "jsquad-train"] +
-                                                        [g for g in train if g.source != "jsquad-train"]),
-                                                    [g for g in groups if g.source == "jsquad-heldout"])
-                         .get("jsquad_heldout")}
+                         "jsquad_heldout": full.get("jsquad_heldout"), "news_dev": full.get("news_dev")}
         print(name, json.dumps(results[name]), file=sys.stderr, flush=True)
     ranker = fit_conditional_logit(train, L2, weights)
-    counts = {s: sum(1 for g in groups if g.source == s) for s in sorted({g.source for g in groups})}
+    counts = {s: sum(1 for g in train if g.source == s) for s in sorted({g.source for g in train})}
     ranker = Ranker(LinearModel(FEATURES, ranker.model.coef, ranker.model.mean, ranker.model.scale, 0.0, {
-        "trained_on": {k: v for k, v in counts.items() if k != "jsquad-heldout"},
+        "trained_on": counts,
         "command": f"python -m eval train-ranker --seed {seed} --jsquad-train {n_train} --jsquad-heldout {n_heldout}",
         "model": f"conditional logit, L2 {L2}, dev weight {DEV_WEIGHT}",
         "in_sample": measures(ranker, groups), "baseline": results["baseline"]}), choose_margin(ranker, groups))
