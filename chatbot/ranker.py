@@ -96,6 +96,7 @@ FEATURES = (
     "passage_rank", "passage_dense", "in_passage", "article_start", "article_position",
     "log_length", "short", "full_sentence", "question", "refers_back", "title_words", "caption",
     "novelty", "novelty_prev", "novelty_next", "after_restatement", "restates_then_next",
+    "focus", "focus_rel", "focus_window", "focus_prev", "focus_next", "has_focus",
     "why", "why_reason", "why_reason_next", "kind_asked", "kind_match", "kind_match_next",
     *(f"asks_{k}" for k in _KINDS),
     "baseline", "baseline_rel",
@@ -138,6 +139,21 @@ def featurize(questions: Sequence[str], candidates: Sequence[Candidate], query_v
         return max((sum(weight(t) for t in q if t in ws) / sum(weight(t) for t in q) for q in terms), default=0.0)
 
     lexical = np.array([overlap(w) for w in words])
+    # The question's focus: its words that are not the article's topic (its title). 「ツバメ・エナジーの熊本
+    # 工場はいつ着工？」 over an article titled ツバメ・エナジー熊本工場: the answer is the sentence with
+    # 着工, not the lead that names the company, the town and the plant.
+    title_words = [content_terms(c.result.title) for c in candidates]
+    focus_terms = [[q - title_words[i] for q in terms] for i in range(n)]
+
+    def focus_overlap(i: int, ws: set[str]) -> float:
+        weight = lambda t: math.log(1 + n / (1 + df.get(t, 0)))  # noqa: E731
+        return max((sum(weight(t) for t in q if t in ws) / sum(weight(t) for t in q) for q in focus_terms[i] if q),
+                   default=0.0)
+
+    focus = np.array([focus_overlap(i, words[i]) for i in range(n)])
+    focus_window = np.array([focus_overlap(i, words[i] | (words[prev[i]] if prev[i] >= 0 else set())
+                                           | (words[nxt[i]] if nxt[i] >= 0 else set())) for i in range(n)])
+    has_focus = np.array([float(any(q for q in focus_terms[i])) for i in range(n)])
     # How much of a sentence is new against the question: one that only restates it (a heading, a
     # topic sentence 「今回の契約の衝撃は金額だけではありません」) is often followed by the answer.
     asked = set().union(*terms) if terms else set()
@@ -155,8 +171,6 @@ def featurize(questions: Sequence[str], candidates: Sequence[Candidate], query_v
     why = form_of(questions[0]) == WHY
     reason = np.array([gives_reason(c.text) for c in candidates], dtype=np.float32)
     match = np.array([holds_kind(kind, [c.text]) if kind else 0.0 for c in candidates], dtype=np.float32)
-    title_words = [content_terms(c.result.title) for c in candidates]
-
     def at(values: np.ndarray, j: list[int]) -> np.ndarray:
         return np.array([values[x] if x >= 0 else 0.0 for x in j])
 
@@ -183,6 +197,8 @@ def featurize(questions: Sequence[str], candidates: Sequence[Candidate], query_v
         "novelty": novelty, "novelty_prev": at(novelty, prev), "novelty_next": at(novelty, nxt),
         "after_restatement": at(lexical * (1 - novelty), prev) * novelty,
         "restates_then_next": lexical * (1 - novelty) * at(novelty, nxt),
+        "focus": focus, "focus_rel": focus - focus.max(), "focus_window": focus_window,
+        "focus_prev": at(focus, prev), "focus_next": at(focus, nxt), "has_focus": has_focus,
         "baseline": baseline, "baseline_rel": baseline - baseline.max(),
     }
     return np.stack([np.asarray(columns[f], dtype=np.float32) for f in FEATURES], axis=1)

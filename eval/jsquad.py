@@ -13,8 +13,8 @@ End to end (`python -m eval jsquad --answers N --unanswerable M`):
   sampled questions' own ones. The right answer is a refusal, unless a reference answer string occurs
   in a retrieved passage (then the question is excluded from the rate and counted as excluded).
 
-Both samples come from the held-out paragraphs only (:func:`split_paragraphs`: 40% of them, seeded;
-the rest train the sentence ranker and the answerability calibration): they are split into two halves
+Both samples come from the held-out paragraphs only (:func:`split_paragraphs`: the paragraphs of a
+seeded ~40% of the articles; the rest train the sentence ranker and the answerability calibration): they are split into two halves
 at random, answerable questions come from one half and gold-removed questions (one per paragraph)
 from the other, so the two sets never share a paragraph and each set is the same whatever the other's
 size (a larger N extends a smaller N's sample).
@@ -150,14 +150,20 @@ def contains_answer(answers: list[str], text: str) -> bool:
 HELD_OUT = 0.4  # share of the paragraphs held out from training (the ranker, the calibration)
 
 
-def split_paragraphs(n_paragraphs: int, seed: int = SEED) -> tuple[list[int], list[int]]:
-    """``(training, held_out)`` paragraph indices: a seeded shuffle, the first ``HELD_OUT`` share
-    held out. Everything trained on JSQuAD uses only the training paragraphs; JSQuAD figures are
-    reported only on the held-out ones."""
-    paras = list(range(n_paragraphs))
-    random.Random(seed).shuffle(paras)
-    cut = round(HELD_OUT * n_paragraphs)
-    return sorted(paras[cut:]), sorted(paras[:cut])
+def split_paragraphs(paragraphs: list[tuple[str, str]], seed: int = SEED) -> tuple[list[int], list[int]]:
+    """``(training, held_out)`` paragraph indices, split by article: the articles (JSQuAD titles) in
+    a seeded order are held out until they hold ``HELD_OUT`` of the paragraphs, so no article has
+    paragraphs on both sides. Everything trained on JSQuAD uses only the training paragraphs;
+    JSQuAD figures are reported only on the held-out ones."""
+    titles = sorted({t for t, _ in paragraphs})
+    random.Random(seed).shuffle(titles)
+    held: set[str] = set()
+    for t in titles:
+        if sum(1 for title, _ in paragraphs if title in held) >= HELD_OUT * len(paragraphs):
+            break
+        held.add(t)
+    train = [i for i, (t, _) in enumerate(paragraphs) if t not in held]
+    return train, [i for i, (t, _) in enumerate(paragraphs) if t in held]
 
 
 def samples(questions: list[dict], paragraphs: Iterable[int], seed: int = SEED) -> tuple[list[dict], list[dict]]:
@@ -262,7 +268,7 @@ def run_answers(path: Path = DEFAULT_PATH, sample: int = 200, settings: Settings
     ingest = {**report.to_dict(), "seconds": round(time.time() - t0, 1)}
     print(f"full index {settings.collection}: {len(paragraphs)} paragraphs, {report.chunks_added} chunks embedded, "
           f"{ingest['seconds']} s", file=sys.stderr, flush=True)
-    picked = samples(questions, split_paragraphs(len(paragraphs), seed)[1], seed)[0][:sample]
+    picked = samples(questions, split_paragraphs(paragraphs, seed)[1], seed)[0][:sample]
     floor = _floor()
     rows = []
     for i, q in enumerate(picked, start=1):
@@ -303,7 +309,7 @@ def run_unanswerable(path: Path = DEFAULT_PATH, sample: int = 100, settings: Set
     ingested from ``<data_dir>/jsquad-minus/<key>/jsquad/`` (doc ids stay ``jsquad/NNNN.md``); an
     unchanged set is ingested once and reused."""
     paragraphs, questions = load_jsquad(path)
-    picked = samples(questions, split_paragraphs(len(paragraphs), seed)[1], seed)[1][:sample]
+    picked = samples(questions, split_paragraphs(paragraphs, seed)[1], seed)[1][:sample]
     paras = sorted({q["para"] for q in picked})
     key = leave_out_key(paras)
     settings = _settings(settings, model, f"jsquad-minus-{key}")

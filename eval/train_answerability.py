@@ -85,7 +85,7 @@ def dev_rows(bot: Chatbot, questions: list[dict], source: str) -> list[dict]:
 def jsquad_rows(settings: Settings, shared: Chatbot, path: Path, n_answerable: int, n_removed: int,
                 seed: int) -> list[dict]:
     paragraphs, questions = load_jsquad(path)
-    train, _ = split_paragraphs(len(paragraphs), seed)
+    train, _ = split_paragraphs(paragraphs, seed)
     answerable, removed = samples(questions, train, seed)
     rows = []
     full = Chatbot(settings.model_copy(update={"collection": "jsquad"}), embeddings=shared.embeddings,

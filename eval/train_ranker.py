@@ -2,12 +2,13 @@
 
 Data (never the test split):
 
-- **JSQuAD training paragraphs** (:func:`eval.jsquad.split_paragraphs`): every paragraph is
-  indexed (the product's own ingest, collection ``jsquad``); a seeded sample of the questions
-  whose paragraph is in the training part is searched with the product's retriever, and every
-  sentence of the top-k passages is a candidate, described by :func:`chatbot.ranker.featurize`
-  exactly as at answer time. Positive: a sentence of the gold paragraph that contains a reference
-  answer (NFKC, no spaces).
+- **JSQuAD training paragraphs** (:func:`eval.jsquad.split_paragraphs`, split by article): each
+  JSQuAD title's paragraphs become one article (as a news archive holds long articles, not lone
+  paragraphs), indexed by the product's own ingest (collection ``jsquad-articles``); a seeded
+  sample of the questions whose paragraph is in the training part is searched with the product's
+  retriever, and every sentence of the top-k passages is a candidate, described by
+  :func:`chatbot.ranker.featurize` exactly as at answer time. Positive: a sentence of the
+  question's own paragraph that contains a reference answer (NFKC, no spaces).
 - **The seed dev split** (``eval/dev.jsonl``): each answerable question goes through the chain's
   own condense and find steps (English questions are translated by the local model, as at answer
   time). Positive: a candidate that is a gold evidence sentence (:func:`eval.scoring.citation_correct`,
@@ -100,16 +101,35 @@ def _group(bot: Chatbot, source: str, qid: str, language: str, query, found, pos
                  np.array([positive(c) for c in cands], dtype=np.float64))
 
 
+def write_title_articles(paragraphs: list[tuple[str, str]], folder: Path) -> dict[str, str]:
+    """One Markdown article per JSQuAD title, its paragraphs in order (as a news archive holds
+    long articles, not single paragraphs); returns ``{title: doc_id}``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    titles = list(dict.fromkeys(t for t, _ in paragraphs))
+    ids = {}
+    for i, title in enumerate(titles):
+        body = "\n\n".join(b for t, b in paragraphs if t == title)
+        f = folder / f"{i:03d}.md"
+        text = f"# {title}\n\n{body}\n"
+        if not f.exists() or f.read_text(encoding="utf-8") != text:
+            f.write_text(text, encoding="utf-8")
+        ids[title] = f"{folder.name}/{f.name}"
+    return ids
+
+
 def jsquad_groups(bot: Chatbot, path: Path, n_train: int, n_heldout: int, seed: int) -> list[Group]:
-    """Candidates of sampled JSQuAD questions: ``n_train`` from training paragraphs, ``n_heldout``
-    from held-out ones (for reporting only)."""
+    """Candidates of sampled JSQuAD questions, ``n_train`` from training paragraphs and
+    ``n_heldout`` from held-out ones (for reporting only), searched over the JSQuAD articles
+    (a title's paragraphs as one article), so that the other sentences of the answer's article
+    compete as they do in a news archive. Positive: a sentence of the question's own paragraph
+    that holds a reference answer."""
     paragraphs, questions = load_jsquad(path)
-    folder = Path(bot.settings.data_dir) / "jsquad"
-    write_articles(paragraphs, folder)
+    folder = Path(bot.settings.data_dir) / "jsquad-articles"
+    ids = write_title_articles(paragraphs, folder)
     t0 = time.time()
     report = bot.ingest(folder)
-    print(f"jsquad index: {report.chunks_added} chunks embedded ({time.time() - t0:.0f} s)", file=sys.stderr)
-    train, heldout = map(set, split_paragraphs(len(paragraphs), seed))
+    print(f"jsquad articles: {report.chunks_added} chunks embedded ({time.time() - t0:.0f} s)", file=sys.stderr)
+    train, heldout = map(set, split_paragraphs(paragraphs, seed))
     rng = random.Random(seed)
     order = list(range(len(questions)))
     rng.shuffle(order)
@@ -119,10 +139,11 @@ def jsquad_groups(bot: Chatbot, path: Path, n_train: int, n_heldout: int, seed: 
     for j, (source, q) in enumerate(picked, 1):
         query = bot.chain.condense(q["question"])
         found = bot.chain.find(query)
-        gold = doc_id(q["para"])
+        title, body = paragraphs[q["para"]]
+        gold, body = ids[title], norm(body)
         answers = [norm(a) for a in q["answers"] if norm(a)]
         g = _group(bot, source, q["id"], "ja", query, found,
-                   lambda c: c.doc_id == gold and any(a in norm(c.text) for a in answers))
+                   lambda c: c.doc_id == gold and norm(c.text) in body and any(a in norm(c.text) for a in answers))
         if g is not None:
             groups.append(g)
         if j % 200 == 0:
@@ -156,8 +177,9 @@ def collect(settings: Settings, jsquad: Path, n_train: int, n_heldout: int, seed
         bot = shared[split] = SPLITS[split].bot(settings, **parts)
         return dev_groups(bot, load_questions(SPLITS[split].questions), split)
 
-    parts = [(f"jsquad-{n_train}-{n_heldout}-{seed}", jsquad.exists(), lambda: jsquad_groups(
-                 Chatbot(settings.model_copy(update={"collection": "jsquad"})), jsquad, n_train, n_heldout, seed)),
+    parts = [(f"jsquad-articles-{n_train}-{n_heldout}-{seed}", jsquad.exists(), lambda: jsquad_groups(
+                 Chatbot(settings.model_copy(update={"collection": "jsquad-articles"})), jsquad, n_train, n_heldout,
+                 seed)),
              ("dev", True, lambda: dev("dev")),
              ("news-dev", SPLITS["news-dev"].questions.exists(), lambda: dev("news-dev"))]
     groups: list[Group] = []

@@ -20,8 +20,12 @@ def real_bot(corpus_bot):
 
 def assert_cited_answer(answer, language):
     assert not answer.refused, (answer.refusal_reason, answer.raw)
-    quote, _, own = answer.text.partition("\n")  # the verbatim quote, then the model's own answer
-    assert quote.endswith("」[1]") and (answer.quoted or language_of(own) == language), answer.text
+    lead = answer.text.partition("\n")[0]  # the quoted article sentence(s), then the model's own answer
+    if language == "ja":
+        assert lead.startswith("記事より：「") and lead.endswith("]"), answer.text
+    else:  # an English reader gets the sentence in English; the original is its citation's quote
+        assert lead.startswith("From the article (translated): “") and language_of(answer.text) == "en", answer.text
+        assert all(q.translation for q in answer.quotes)
     assert answer.citations
     for c in answer.citations:  # each citation quotes its evidence sentence verbatim
         assert c.quote and c.text[c.start:c.end] == c.quote

@@ -114,10 +114,12 @@ def test_samples_are_seeded_disjoint_and_prefix_stable(tmp_path):
 
 
 def test_training_and_held_out_paragraphs_are_seeded_and_disjoint():
-    train, held_out = jsquad.split_paragraphs(1145, seed=0)
-    assert (train, held_out) == jsquad.split_paragraphs(1145, seed=0) != jsquad.split_paragraphs(1145, seed=1)
+    paragraphs = [(f"article {i % 37}", f"paragraph {i}") for i in range(1145)]
+    train, held_out = jsquad.split_paragraphs(paragraphs, seed=0)
+    assert (train, held_out) == jsquad.split_paragraphs(paragraphs, seed=0) != jsquad.split_paragraphs(paragraphs, seed=1)
     assert not set(train) & set(held_out) and len(train) + len(held_out) == 1145
-    assert len(held_out) == round(jsquad.HELD_OUT * 1145)
+    assert not {paragraphs[i][0] for i in train} & {paragraphs[i][0] for i in held_out}  # by article
+    assert jsquad.HELD_OUT <= len(held_out) / 1145 < jsquad.HELD_OUT + 32 / 1145
 
 
 def test_left_out_paragraphs_get_no_file_and_a_stable_key(tmp_path):
