@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Iterator
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.runnables import Runnable
 
 from .chain import Answer, AnswerChain, History, final_answer
 from .config import Settings
@@ -64,6 +65,18 @@ class Chatbot:
     @cached_property
     def chain(self) -> AnswerChain:
         return AnswerChain(self.retriever, self.chat_model, self.embeddings, self.settings, self.sentence_vectors)
+
+    def as_retriever(self, k: int | None = None) -> HybridRetriever:
+        """A LangChain ``BaseRetriever`` over the articles returning ``k`` passages a query
+        (default: ``top_k``); it shares this bot's store and keyword index."""
+        return self.retriever.model_copy(update={"k": k})
+
+    def as_runnable(self) -> Runnable:
+        """The answer chain as a LangChain ``Runnable`` (``invoke``, ``stream``, ``batch``); see
+        :mod:`chatbot.runnable` for its input and output."""
+        from .runnable import answer_runnable
+
+        return answer_runnable(self)
 
     def ask(self, question: str, history: History | None = None, top_k: int | None = None) -> Answer:
         """Answer ``question`` from the articles, with checked citations (or a refusal)."""

@@ -23,23 +23,13 @@ from pydantic import SecretStr
 from chatbot import Chatbot, Settings
 from chatbot.openai_api import EXTENSION, MODEL_ID, create_app, exposure_warning
 from chatbot.views import without_sources
-from conftest import ROOT, ScriptedChatModel
+from conftest import FABRICATED, ROOT, DecidingModel, ScriptedChatModel
 from helpers import ThreadedServer, free_port
 
 pytestmark = pytest.mark.server
 
 NVIDIA_JA = "なぜOpenAIはTrainiumではなくNVIDIAを選んだのですか？"
 DEAL_JA = "OpenAIとAWSの契約の規模はどのくらいですか？"
-FABRICATED = "OpenAIの従業員は3,500人です[1]。"
-
-
-class DecidingModel(ScriptedChatModel):
-    """Says yes to every decision prompt and answers with ``FABRICATED``: the same reply for the
-    same prompt, whichever request asks first (for concurrent requests)."""
-
-    def _next(self, messages):
-        self.prompts.append(messages)
-        return "はい" if len(messages) == 2 else FABRICATED
 
 
 def serve(bot, **settings):
@@ -116,8 +106,11 @@ def test_refusal_is_a_normal_answer(scripted_bot):
     assert chunks[-1].model_extra[EXTENSION]["refused"]
 
 
-def test_earlier_messages_are_the_history(scripted_bot):
+def test_earlier_messages_are_the_history(scripted_bot, monkeypatch):
     bot = scripted_bot("はい", FABRICATED, "はい", FABRICATED)
+    asked = []
+    stream = bot.stream
+    monkeypatch.setattr(bot, "stream", lambda q, history=None: asked.append((q, history)) or stream(q, history))
     with serve(bot) as server:
         first = client(server).chat.completions.create(model=MODEL_ID, messages=[{"role": "user", "content": DEAL_JA}])
         reply = first.choices[0].message.content
@@ -125,10 +118,10 @@ def test_earlier_messages_are_the_history(scripted_bot):
             {"role": "system", "content": "You are helpful."}, {"role": "user", "content": DEAL_JA},
             {"role": "assistant", "content": reply},
             {"role": "user", "content": [{"type": "text", "text": "それはいつ発表されましたか？"}]}])
-    assert without_sources(reply) == first.model_extra[EXTENSION]["answer"]
-    follow_up = bot.chat_model.prompts[-1]
-    assert "それはいつ発表されましたか？" in follow_up[1].content
-    assert "You are helpful." not in str(follow_up)
+    answer = first.model_extra[EXTENSION]["answer"]
+    assert reply != answer and without_sources(reply) == answer  # the Sources list is taken off again
+    assert asked == [(DEAL_JA, []), ("それはいつ発表されましたか？",
+                                     [{"role": "user", "content": DEAL_JA}, {"role": "assistant", "content": answer}])]
 
 
 def test_bad_requests_get_openai_errors(scripted_bot, tmp_path, e5):
