@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from functools import cached_property
 from pathlib import Path
 from typing import Iterator
@@ -39,6 +40,7 @@ class Chatbot:
         self.settings = settings or Settings()
         self._embeddings = embeddings
         self._chat_model = chat_model
+        self._write_lock = threading.Lock()  # one ingest or removal at a time (watcher, uploads, API)
 
     @cached_property
     def embeddings(self) -> ChatbotEmbeddings:
@@ -101,16 +103,21 @@ class Chatbot:
         yield from self.chain.stream(question, history, top_k)
 
     def ingest(self, *paths: str | Path, prune: bool = False, rebuild: bool = False,
-               progress: Progress | None = None) -> IngestReport:
-        """Ingest files or folders (default: the corpus dir); unchanged files cost nothing."""
-        if rebuild:
-            self.store.reset()
-        report = ingest(list(paths) or [self.settings.corpus_dir], self.store, self.embeddings,
-                        self.settings, prune=prune, progress=progress)
-        if report.chunks_added:
-            # Embed every new sentence now, so that choosing evidence at question time is a lookup.
-            _, texts, _ = self.store.all_texts()
-            self.sentence_vectors.warm([t[s:e] for t in texts for s, e in split_sentences(t)])
+               progress: Progress | None = None, root: str | Path | None = None) -> IngestReport:
+        """Ingest files or folders (default: the corpus dir); unchanged files cost nothing.
+
+        A single file below ``root`` (default: the corpus dir) gets the doc id it has when the whole
+        of ``root`` is ingested (``corpus/sub/a.md``).
+        """
+        with self._write_lock:
+            if rebuild:
+                self.store.reset()
+            report = ingest(list(paths) or [self.settings.corpus_dir], self.store, self.embeddings,
+                            self.settings, prune=prune, progress=progress, home=root)
+            if report.chunks_added:
+                # Embed every new sentence now, so that choosing evidence at question time is a lookup.
+                _, texts, _ = self.store.all_texts()
+                self.sentence_vectors.warm([t[s:e] for t in texts for s, e in split_sentences(t)])
         return report
 
     def search(self, query: str, k: int | None = None) -> list[SearchResult]:
@@ -145,7 +152,8 @@ class Chatbot:
         Returns ``{"doc_id", "chunks_removed", "path", "file_deleted"}``; raises
         :class:`DocumentNotFoundError` when no ingested article matches.
         """
-        removed = remove(self.store, doc_id)
+        with self._write_lock:
+            removed = remove(self.store, doc_id)
         if removed is None:
             raise DocumentNotFoundError(str(doc_id))
         found_id, n, path = removed
