@@ -53,7 +53,7 @@ def answer_runnable(bot: Chatbot) -> Runnable:
 def _parse(value: Any) -> tuple[str, list, int | None]:
     """``(question, history, top_k)`` from a string, a message or a dict."""
     if isinstance(value, BaseMessage):
-        value = value.text() if callable(getattr(value, "text", None)) else str(value.content)
+        value = str(value.text)  # the text parts of the content
     if isinstance(value, str):
         return value, [], None
     if isinstance(value, dict):

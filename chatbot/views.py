@@ -124,7 +124,8 @@ def search_view(result) -> SearchView:
 def article_view(row) -> ArticleView:
     return ArticleView(doc_id=value_of(row, "doc_id"), title=value_of(row, "title", ""),
                        publisher=value_of(row, "publisher"), published=value_of(row, "published"),
-                       source=value_of(row, "source", ""), chunks=value_of(row, "chunks", 0), pages=value_of(row, "pages"))
+                       source=value_of(row, "source", ""), chunks=value_of(row, "chunks", 0),
+                       pages=value_of(row, "pages"))
 
 
 def sources_text(view: AnswerView) -> str:

@@ -13,6 +13,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+# A small article with a full byline, not in the project's corpus (one chunk).
+DATED_ARTICLE = ("---\ntitle: カワセミ・ロボティクスの資金調達\npublisher: テスト通信\npublished: 2026-11-20\n---\n\n"
+                 "物流ロボットを開発するカワセミ・ロボティクスは、シリーズBで12億円を調達したと発表した。\n")
 
 
 def free_port() -> int:

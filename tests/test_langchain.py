@@ -31,7 +31,8 @@ def test_retriever_in_a_users_rag_chain(scripted_bot):
     """The classic LCEL RAG chain: the user's prompt and model, our retriever."""
     bot = scripted_bot()
     model = ScriptedChatModel(replies=["OpenAI chose NVIDIA GPUs."], prompts=[])
-    prompt = ChatPromptTemplate.from_messages([("system", "Answer from the context.\n{context}"), ("human", "{question}")])
+    prompt = ChatPromptTemplate.from_messages([("system", "Answer from the context.\n{context}"),
+                                               ("human", "{question}")])
     chain = ({"context": bot.as_retriever(k=2) | (lambda docs: "\n\n".join(d.page_content for d in docs)),
               "question": RunnablePassthrough()} | prompt | model | StrOutputParser())
     assert chain.invoke(NVIDIA_JA) == "OpenAI chose NVIDIA GPUs."
@@ -72,7 +73,7 @@ def test_answer_runnable_takes_langchain_chat_history(scripted_bot, monkeypatch)
     stream = bot.stream
     monkeypatch.setattr(bot, "stream", lambda q, history=None, top_k=None: asked.append((q, history, top_k))
                         or stream(q, history, top_k))
-    out = bot.as_runnable().invoke({"input": "それはいつ発表されましたか？", "top_k": 3,
+    out = bot.as_runnable().invoke({"input": HumanMessage("それはいつ発表されましたか？"), "top_k": 3,
                                     "chat_history": [HumanMessage(DEAL_JA), AIMessage("380億ドルです。")]})
     history = [{"role": "user", "content": DEAL_JA}, {"role": "assistant", "content": "380億ドルです。"}]
     assert asked == [("それはいつ発表されましたか？", history, 3)] and out["chat_history"] == history

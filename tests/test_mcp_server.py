@@ -13,11 +13,9 @@ from mcp import Client, StdioServerParameters
 from chatbot.mcp_server import build_server
 from chatbot.openai_api import create_app
 from conftest import ROOT
-from helpers import ThreadedServer
+from helpers import DATED_ARTICLE, ThreadedServer
 
 NVIDIA_JA = "なぜOpenAIはTrainiumではなくNVIDIAを選んだのですか？"
-DATED = ("---\ntitle: カワセミ・ロボティクスの資金調達\npublisher: テスト通信\npublished: 2026-11-20\n---\n\n"
-         "物流ロボットを開発するカワセミ・ロボティクスは、シリーズBで12億円を調達したと発表した。\n")
 
 
 def call(server, *calls):
@@ -58,7 +56,8 @@ def test_search_and_list_and_errors(scripted_bot):
         build_server(scripted_bot()), ("search_articles", {"query": "Trainium NVIDIA", "k": 2}),
         ("list_articles", {}), ("ask", {"question": "   "}), ("search_articles", {"query": "x", "k": 0}))
     hits = results.structured_content["results"]
-    assert [h["rank"] for h in hits] == [1, 2] and all("NVIDIA" in h["text"] or "Trainium" in h["text"] for h in hits)
+    assert [h["rank"] for h in hits] == [1, 2]
+    assert all("NVIDIA" in h["text"] or "Trainium" in h["text"] for h in hits)
     assert {a["doc_id"] for a in articles.structured_content["articles"]} == {
         "corpus/openai-aws-38b-deal.md", "corpus/madman-openai-aws-power-shift.md"}
     assert empty.is_error and "The question is empty" in empty.content[0].text
@@ -70,9 +69,10 @@ def test_chatbot_mcp_over_stdio(tmp_path):
     """``chatbot mcp`` as an MCP client starts it: a subprocess speaking over stdin/stdout."""
     corpus = tmp_path / "news"
     corpus.mkdir()
-    (corpus / "kawasemi.md").write_text(DATED, encoding="utf-8")
+    (corpus / "kawasemi.md").write_text(DATED_ARTICLE, encoding="utf-8")
     env = {**os.environ, "CHATBOT_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(ROOT)}
-    params = StdioServerParameters(command=sys.executable, args=["-m", "chatbot", "mcp"], env=env, cwd=str(tmp_path))
+    params = StdioServerParameters(command=sys.executable, args=["-m", "chatbot", "mcp"], env=env,
+                                   cwd=str(tmp_path))
     (empty,) = call(params, ("search_articles", {"query": "資金調達"}))
     assert empty.is_error and "chatbot ingest" in empty.content[0].text  # the empty index, with the fix
 

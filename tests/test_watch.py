@@ -13,10 +13,9 @@ import pytest
 
 from chatbot.watch import FolderWatcher
 from conftest import ROOT
+from helpers import DATED_ARTICLE
 
-ARTICLE = ("---\ntitle: カワセミ・ロボティクスの資金調達\npublisher: テスト通信\npublished: 2026-11-20\n---\n\n"
-           "物流ロボットを開発するカワセミ・ロボティクスは、シリーズBで12億円を調達したと発表した。\n")
-CHANGED = ARTICLE.replace("12億円", "15億円")
+CHANGED = DATED_ARTICLE.replace("12億円", "15億円")
 
 
 class Events:
@@ -60,9 +59,10 @@ def texts(bot) -> list[str]:
 
 def test_saved_file_is_ingested_changed_reingested_deleted_removed(watched):
     bot, folder, events = watched
-    (folder / "kawasemi.md").write_text(ARTICLE, encoding="utf-8")
+    (folder / "kawasemi.md").write_text(DATED_ARTICLE, encoding="utf-8")
     added = events.wait("added")
-    assert (added.doc_id, added.chunks) == ("news/kawasemi.md", 1) and str(added) == "added news/kawasemi.md (1 chunks)"
+    assert (added.doc_id, added.chunks) == ("news/kawasemi.md", 1)
+    assert str(added) == "added news/kawasemi.md (1 chunks)"
     assert "12億円" in bot.search("カワセミの調達額", k=1)[0].text
 
     (folder / "kawasemi.md").write_text(CHANGED, encoding="utf-8")
@@ -76,28 +76,28 @@ def test_saved_file_is_ingested_changed_reingested_deleted_removed(watched):
 
 def test_half_written_file_is_ingested_once_and_whole(watched):
     bot, folder, events = watched
-    piece = len(ARTICLE) // 4 + 1
+    piece = len(DATED_ARTICLE) // 4 + 1
     with open(folder / "slow.md", "w", encoding="utf-8") as f:  # in pieces, pausing less than the settle time
-        for i in range(0, len(ARTICLE), piece):
-            f.write(ARTICLE[i:i + piece])
+        for i in range(0, len(DATED_ARTICLE), piece):
+            f.write(DATED_ARTICLE[i:i + piece])
             f.flush()
             time.sleep(0.3)
     events.wait("added")
-    assert texts(bot) == [ARTICLE.split("---\n\n", 1)[1].strip()]  # the whole article, front matter read
+    assert texts(bot) == [DATED_ARTICLE.split("---\n\n", 1)[1].strip()]  # the whole article, front matter read
     time.sleep(1.5)
     assert events.queue.empty()  # and only once
 
 
 def test_other_files_folders_and_skips(watched):
     bot, folder, events = watched
-    (folder / ".draft.md").write_text(ARTICLE, encoding="utf-8")  # hidden: a temporary name
+    (folder / ".draft.md").write_text(DATED_ARTICLE, encoding="utf-8")  # hidden: a temporary name
     (folder / "notes.docx").write_bytes(b"PK\x03\x04")  # not a supported type
     (folder / "empty.md").write_text("", encoding="utf-8")
     skipped = events.wait("skipped")
     assert skipped.path.endswith("empty.md") and skipped.detail
     outside = folder.parent / "seed"
     outside.mkdir()
-    (outside / "a.md").write_text(ARTICLE, encoding="utf-8")
+    (outside / "a.md").write_text(DATED_ARTICLE, encoding="utf-8")
     (outside / "b.md").write_text(CHANGED, encoding="utf-8")
     shutil.move(outside, folder / "seed")  # a folder moved in: one event, for the folder
     assert {events.wait("added").doc_id, events.wait("added").doc_id} == {"news/seed/a.md", "news/seed/b.md"}
@@ -112,7 +112,7 @@ def test_sync_catches_up_with_changes_made_while_nobody_watched(bot, tmp_path):
     (folder / "gone.md").write_text(CHANGED, encoding="utf-8")
     bot.ingest(folder)
     (folder / "gone.md").unlink()
-    (folder / "new.md").write_text(ARTICLE, encoding="utf-8")
+    (folder / "new.md").write_text(DATED_ARTICLE, encoding="utf-8")
     events = Events()
     FolderWatcher(bot, folder, on_event=events).sync()
     assert sorted(str(e) for e in events.queue.queue) == ["added news/new.md (1 chunks)",
@@ -132,7 +132,7 @@ def test_chatbot_watch_prints_each_event(tmp_path):
         lines = [proc.stdout.readline() for _ in range(2)]
         assert lines[0].split(" ", 1)[1] == "added news/first.md (1 chunks)\n"
         assert lines[1].startswith(f"watching {folder} (1 articles")
-        (folder / "second.md").write_text(ARTICLE, encoding="utf-8")
+        (folder / "second.md").write_text(DATED_ARTICLE, encoding="utf-8")
         assert proc.stdout.readline().split(" ", 1)[1] == "added news/second.md (1 chunks)\n"
         (folder / "first.md").unlink()
         assert proc.stdout.readline().split(" ", 1)[1] == "removed news/first.md (1 chunks)\n"

@@ -10,12 +10,10 @@ import pytest
 from chatbot import Chatbot, Settings
 from chatbot.views import value_of
 from conftest import CORPUS
-from helpers import App
+from helpers import DATED_ARTICLE, App
 
 pytestmark = pytest.mark.server
 
-ARTICLE = ("---\ntitle: カワセミ・ロボティクスの資金調達\npublisher: テスト通信\npublished: 2026-11-20\n---\n\n"
-           "物流ロボットを開発するカワセミ・ロボティクスは、シリーズBで12億円を調達したと発表した。\n")
 
 
 def wait_for_log(app: App, line: str, timeout: float = 120) -> None:
@@ -33,7 +31,7 @@ def test_a_file_dropped_into_the_corpus_becomes_searchable(tmp_path, e5):
                          "CHATBOT_LLM_MODEL": "qwen2.5-coder-0.5b-instruct-q4", "CHATBOT_WATCH_SETTLE": "0.5"}).start()
     try:
         wait_for_log(app, f"watch: {corpus}")
-        (corpus / "kawasemi.md").write_text(ARTICLE, encoding="utf-8")
+        (corpus / "kawasemi.md").write_text(DATED_ARTICLE, encoding="utf-8")
         wait_for_log(app, "watch: added corpus/kawasemi.md (1 chunks)")
         (corpus / "madman-openai-aws-power-shift.md").unlink()
         wait_for_log(app, "watch: removed corpus/madman-openai-aws-power-shift.md")
