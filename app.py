@@ -2,7 +2,9 @@
 
 A thin layer over :class:`chatbot.Chatbot` (the same API as the CLI and the eval). Start with
 ``python app.py`` (or ``make run``); host and port are the settings CHATBOT_HOST / CHATBOT_PORT,
-and CHATBOT_AUTH adds a login (see :mod:`chatbot.webauth`).
+and CHATBOT_AUTH adds a login (see :mod:`chatbot.webauth`). While it runs it watches the corpus
+folder (CHATBOT_WATCH_CORPUS, :mod:`chatbot.watch`): files saved there are ingested, deleted ones
+removed from the index.
 Everything from articles or the model is escaped before it reaches the page: shown, never run.
 """
 
@@ -13,6 +15,7 @@ import html
 import os
 import re
 import secrets
+import signal
 import sys
 import threading
 import time
@@ -27,6 +30,7 @@ from chatbot.history import message_text
 from chatbot.cli import page_label
 from chatbot.documents import SUPPORTED_SUFFIXES, Skipped, load_file
 from chatbot.prompts import prompts_for
+from chatbot.watch import FolderWatcher
 from chatbot.webauth import exposure_warning, load_credentials
 
 EXAMPLES = [
@@ -349,6 +353,7 @@ def main() -> None:
         sys.exit(f"error: {exc}")
     if warning := exposure_warning(bot.settings.host, bot.settings.port, credentials):
         print(warning, file=sys.stderr, flush=True)
+    watcher = start_watcher(bot) if bot.settings.watch_corpus else None
     try:
         report = bot.ingest()  # unchanged files cost nothing: nothing is re-embedded
     except ChatbotError as exc:
@@ -356,9 +361,30 @@ def main() -> None:
     print(f"corpus: {report.files} files, {report.chunks_added} chunks added, "
           f"{report.chunks_unchanged} unchanged", file=sys.stderr)
     threading.Thread(target=load_model, args=(bot,), daemon=True).start()
-    build_app(bot).queue().launch(server_name=bot.settings.host, server_port=bot.settings.port, css=CSS,
-                                  max_file_size=int(bot.settings.upload_max_mb * 1_000_000),
-                                  auth=credentials, auth_message="ニュースQA: sign in to ask about the articles.")
+    # SIGTERM stops the app like Ctrl-C: Gradio closes its server, then the watcher stops.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        build_app(bot).queue().launch(server_name=bot.settings.host, server_port=bot.settings.port, css=CSS,
+                                      max_file_size=int(bot.settings.upload_max_mb * 1_000_000),
+                                      auth=credentials,
+                                      auth_message="ニュースQA: sign in to ask about the articles.")
+    finally:
+        if watcher is not None:
+            watcher.stop()
+            print("watch: stopped", file=sys.stderr, flush=True)
+
+
+def start_watcher(bot: Chatbot) -> FolderWatcher:
+    """Watch the corpus folder (started before the first ingest, so no file saved meanwhile is missed)."""
+    corpus = Path(bot.settings.corpus_dir)
+    corpus.mkdir(parents=True, exist_ok=True)
+    watcher = FolderWatcher(bot, corpus, on_event=lambda e: print(f"watch: {e}", file=sys.stderr, flush=True)).start()
+    print(f"watch: {watcher.folder}", file=sys.stderr, flush=True)
+    return watcher
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

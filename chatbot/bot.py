@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import os
+import threading
 from functools import cached_property
 from pathlib import Path
 from typing import Iterator
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.runnables import Runnable
 
 from .answer import Answer, StreamEvent, final_answer
 from .chain import AnswerChain
 from .chunking import split_sentences
 from .config import Settings
 from .embeddings import ChatbotEmbeddings, PassageVectors, get_embeddings
-from .errors import DocumentNotFoundError, EmptyIndexError, InvalidQuestionError
+from .errors import DocumentNotFoundError, EmptyIndexError, InvalidQuestionError, QuestionTooLongError
 from .history import History
 from .ingest import IngestReport, Progress, ingest, remove
 from .llm import aux_model, get_chat_model
@@ -41,6 +43,7 @@ class Chatbot:
         self.settings = settings or Settings()
         self._embeddings = embeddings
         self._chat_model = chat_model
+        self._write_lock = threading.Lock()  # one ingest or removal at a time (watcher, uploads, API)
 
     @cached_property
     def embeddings(self) -> ChatbotEmbeddings:
@@ -74,6 +77,18 @@ class Chatbot:
         return AnswerChain(self.retriever, self.chat_model, self.embeddings, self.settings, self.sentence_vectors,
                            summaries=self.summaries, aux=aux_model(self.chat_model))
 
+    def as_retriever(self, k: int | None = None) -> HybridRetriever:
+        """A LangChain ``BaseRetriever`` over the articles returning ``k`` passages a query
+        (default: ``top_k``); it shares this bot's store and keyword index."""
+        return self.retriever.model_copy(update={"k": k})
+
+    def as_runnable(self) -> Runnable:
+        """The answer chain as a LangChain ``Runnable`` (``invoke``, ``stream``, ``batch``); see
+        :mod:`chatbot.runnable` for its input and output."""
+        from .runnable import answer_runnable
+
+        return answer_runnable(self)
+
     def ask(self, question: str, history: History | None = None, top_k: int | None = None) -> Answer:
         """Answer ``question`` from the articles, with checked citations (or a refusal)."""
         return final_answer(self.stream(question, history, top_k))
@@ -90,7 +105,7 @@ class Chatbot:
         """
         question = check_question(question)
         if len(question) > MAX_QUESTION_CHARS:
-            raise InvalidQuestionError(
+            raise QuestionTooLongError(
                 f"The question is too long ({len(question):,} characters; the limit is {MAX_QUESTION_CHARS:,}). "
                 "Ask about one thing at a time.")
         if self.store.count() == 0:
@@ -98,19 +113,24 @@ class Chatbot:
         yield from self.chain.stream(question, history, top_k)
 
     def ingest(self, *paths: str | Path, prune: bool = False, rebuild: bool = False,
-               progress: Progress | None = None) -> IngestReport:
-        """Ingest files or folders (default: the corpus dir); unchanged files cost nothing."""
-        if rebuild:
-            self.store.reset()
-        report = ingest(list(paths) or [self.settings.corpus_dir], self.store, self.embeddings,
-                        self.settings, prune=prune, progress=progress)
-        if report.chunks_added:
-            # Embed every new sentence now, so that choosing evidence at question time is a lookup.
-            _, texts, _ = self.store.all_texts()
-            self.sentence_vectors.warm([t[s:e] for t in texts for s, e in split_sentences(t)])
-        for doc in report.documents:
-            if doc["status"] != "unchanged" or not self.summaries.has(doc["doc_id"]):
-                self.summaries.update(doc["doc_id"])
+               progress: Progress | None = None, root: str | Path | None = None) -> IngestReport:
+        """Ingest files or folders (default: the corpus dir); unchanged files cost nothing.
+
+        A single file below ``root`` (default: the corpus dir) gets the doc id it has when the whole
+        of ``root`` is ingested (``corpus/sub/a.md``).
+        """
+        with self._write_lock:
+            if rebuild:
+                self.store.reset()
+            report = ingest(list(paths) or [self.settings.corpus_dir], self.store, self.embeddings,
+                            self.settings, prune=prune, progress=progress, home=root)
+            if report.chunks_added:
+                # Embed every new sentence now, so that choosing evidence at question time is a lookup.
+                _, texts, _ = self.store.all_texts()
+                self.sentence_vectors.warm([t[s:e] for t in texts for s, e in split_sentences(t)])
+            for doc in report.documents:
+                if doc["status"] != "unchanged" or not self.summaries.has(doc["doc_id"]):
+                    self.summaries.update(doc["doc_id"])
         return report
 
     def search(self, query: str, k: int | None = None) -> list[SearchResult]:
@@ -145,7 +165,8 @@ class Chatbot:
         Returns ``{"doc_id", "chunks_removed", "path", "file_deleted"}``; raises
         :class:`DocumentNotFoundError` when no ingested article matches.
         """
-        removed = remove(self.store, doc_id)
+        with self._write_lock:
+            removed = remove(self.store, doc_id)
         if removed is None:
             raise DocumentNotFoundError(str(doc_id))
         found_id, n, path = removed

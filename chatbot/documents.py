@@ -94,8 +94,8 @@ def normalize_text(text: str) -> str:
 def iter_files(paths: list[str | Path], home: Path | None = None) -> tuple[list[tuple[Path, Path]], list[Skipped]]:
     """Expand files and folders into ``(file, root)`` pairs; folders are walked recursively.
 
-    A single file inside ``home`` (the corpus dir) gets ``home`` as its root, so its doc id is
-    the same whether the file or the whole folder is ingested. Symlinked folders are not
+    A file or folder inside ``home`` (the corpus dir) gets ``home`` as its root, so a file's doc
+    id is the same whether it, its folder or the whole corpus is ingested. Symlinked folders are not
     followed (no loops); hidden files are ignored.
     """
     found: list[tuple[Path, Path]] = []
@@ -103,11 +103,15 @@ def iter_files(paths: list[str | Path], home: Path | None = None) -> tuple[list[
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
+            root = p
+            if home is not None and home.resolve() in p.resolve().parents:
+                root = home.resolve()
+                p = root / p.resolve().relative_to(root)
             for dirpath, dirnames, filenames in os.walk(p, followlinks=False):
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
                 for name in sorted(filenames):
                     if not name.startswith("."):
-                        found.append((Path(dirpath) / name, p))
+                        found.append((Path(dirpath) / name, root))
         elif p.exists() or p.is_symlink():
             root = p.parent
             if home is not None and home.resolve() in p.parent.resolve().parents:

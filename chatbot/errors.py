@@ -33,6 +33,10 @@ class InvalidQuestionError(ChatbotError):
     """An empty or unusable question."""
 
 
+class QuestionTooLongError(InvalidQuestionError):
+    """A question over the length limit."""
+
+
 class ModelNotFoundError(ChatbotError):
     """A model file or package is missing."""
 

@@ -109,9 +109,11 @@ def ingest(
     settings: Settings,
     prune: bool = False,
     progress: Progress | None = None,
+    home: str | Path | None = None,
 ) -> IngestReport:
-    """Bring the store in line with the files under ``paths``; see the module docstring."""
-    docs, skipped = load_documents(paths, home=Path(settings.corpus_dir))
+    """Bring the store in line with the files under ``paths``; see the module docstring.
+    Doc ids of single files below ``home`` (default: the corpus dir) are relative to it."""
+    docs, skipped = load_documents(paths, home=Path(home or settings.corpus_dir))
     report = IngestReport(files=len(docs), skipped=skipped)
     by_doc: dict[str, dict[str, dict]] = defaultdict(dict)
     for cid, meta in store.all_metadata().items():

@@ -131,6 +131,7 @@ class HybridRetriever(BaseRetriever):
     embeddings: ChatbotEmbeddings
     settings: Settings
     mode: str = "hybrid"  # "hybrid", "dense" or "bm25" (the last two for evaluation)
+    k: int | None = None  # passages per LangChain query (default: settings.top_k)
     keyword_index: _KeywordIndex = None  # type: ignore[assignment]
 
     def model_post_init(self, __context) -> None:
@@ -159,12 +160,18 @@ class HybridRetriever(BaseRetriever):
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[LCDocument]:
-        return [
-            LCDocument(page_content=r.text, id=r.chunk_id,
-                       metadata={**r.metadata, "rank": r.rank, "score": r.score, "dense": r.dense,
-                                 "bm25": r.bm25, "chunk_id": r.chunk_id})
-            for r in self.search(query)
-        ]
+        return [as_document(r) for r in self.search(query, self.k)]
+
+
+def as_document(r: SearchResult) -> LCDocument:
+    """A passage as a LangChain ``Document``: the chunk text, and in ``metadata`` the chunk's
+    stored metadata with, always present (None when unknown), ``doc_id``, ``title``,
+    ``publisher``, ``published``, ``source``, ``page`` (PDFs), and this passage's rank and scores."""
+    return LCDocument(page_content=r.text, id=r.chunk_id,
+                      metadata={**r.metadata, "doc_id": r.doc_id, "title": r.title,
+                                "publisher": r.metadata.get("publisher"), "published": r.metadata.get("published"),
+                                "source": r.source, "page": r.page, "page_end": r.page_end, "rank": r.rank,
+                                "score": r.score, "dense": r.dense, "bm25": r.bm25, "chunk_id": r.chunk_id})
 
 
 def fuse(dense: list[Candidate], bm25: list[Candidate], k: int, method: str = "convex",

@@ -88,6 +88,19 @@ class ScriptedChatModel(BaseChatModel):
             yield ChatGenerationChunk(message=AIMessageChunk(content=text[i:i + 5]))
 
 
+FABRICATED = "OpenAIの従業員は3,500人です[1]。"  # an answer with a figure no article has: the check removes it
+
+
+class DecidingModel(ScriptedChatModel):
+    """Says yes to every decision prompt (two messages) and answers every answer prompt with
+    ``FABRICATED``: the same reply for the same prompt whichever request asks first (for
+    concurrent requests and batches)."""
+
+    def _next(self, messages):
+        self.prompts.append(messages)
+        return "はい" if len(messages) == 2 else FABRICATED
+
+
 @pytest.fixture
 def scripted_bot(corpus_bot):
     """``scripted_bot(*replies)``: the ingested corpus answered by a :class:`ScriptedChatModel`."""
