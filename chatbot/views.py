@@ -43,6 +43,7 @@ class CitationView:
     start: int | None
     end: int | None
     chunk_id: str
+    translation: str | None = None  # the quote's checked translation, when the answer shows it translated
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -96,6 +97,7 @@ class ArticleView:
 def citation_views(answer) -> list[CitationView]:
     """The answer's citations with the byline of the article each one comes from."""
     results = {r.chunk_id: r for r in answer.sources}
+    translations = {q.n: q.translation for q in getattr(answer, "quotes", [])}
     views = []
     for c in answer.citations:
         result = results.get(c.chunk_id)
@@ -104,7 +106,7 @@ def citation_views(answer) -> list[CitationView]:
         views.append(CitationView(
             n=c.n, title=c.title, publisher=value_of(meta, "publisher"), published=value_of(meta, "published"),
             doc_id=c.doc_id, source=c.source, url=value_of(meta, "url"), page=page, quote=c.quote,
-            passage=c.text, start=c.start, end=c.end, chunk_id=c.chunk_id))
+            passage=c.text, start=c.start, end=c.end, chunk_id=c.chunk_id, translation=translations.get(c.n)))
     return views
 
 
