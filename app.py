@@ -22,9 +22,9 @@ import gradio as gr
 
 from chatbot import Chatbot, ChatbotError
 from chatbot.chain import Answer, EvidenceFound, message_text
-from chatbot.cli import page_label
 from chatbot.documents import SUPPORTED_SUFFIXES, Skipped, load_file
 from chatbot.prompts import prompts_for
+from chatbot.retrieval import SearchResult, page_label
 from chatbot.webauth import exposure_warning, load_credentials
 
 EXAMPLES = [
@@ -53,10 +53,12 @@ def highlight(text: str, quote: str) -> str:
             + html.escape(text[i + len(quote):]))
 
 
-def _byline(meta: dict, doc_id: str, page: int | None = None) -> str:
+def _byline(result: SearchResult | None, doc_id: str, page: int | None = None) -> str:
     """Publisher · date · doc id · page (PDFs: the cited sentence's page, else the passage's)."""
-    parts = [str(meta[k]) for k in ("publisher", "published") if meta.get(k)]
-    label = f"p. {page}" if page else page_label(meta)
+    parts, label = [], page_label(page)
+    if result is not None:
+        parts = [v for v in (result.meta.publisher, result.meta.published) if v]
+        label = label or result.page_label
     return html.escape(" · ".join(parts + [doc_id] + ([label] if label else [])))
 
 
@@ -127,7 +129,6 @@ def _sha256(path: Path) -> str:
 def render_sources(answer: Answer) -> str:
     """The numbered sources of an answer (cited sentence highlighted), or, for a refusal, a
     notice and the closest passages."""
-    meta = {s.chunk_id: s.metadata for s in answer.sources}
     results = {s.chunk_id: s for s in answer.sources}
     if answer.refused:
         out = [f"<div class='refusal'><b>{html.escape(answer.text)}</b></div>"]
@@ -139,14 +140,14 @@ def render_sources(answer: Answer) -> str:
             return "\n".join(out)
         for s in answer.sources[:3]:
             out.append(f"<div class='source closest'><b>{html.escape(s.title)}</b> "
-                       f"<small>{_byline(s.metadata, s.doc_id)}</small><p>{html.escape(s.text)}</p></div>")
+                       f"<small>{_byline(s, s.doc_id)}</small><p>{html.escape(s.text)}</p></div>")
         return "\n".join(out)
     out = []
     for c in answer.citations:
         src = results.get(c.chunk_id)
         page = src.page_of(c.quote) if src is not None else getattr(c, "page", None)
         out.append(f"<div class='source' id='source-{c.n}'><b>[{c.n}] {html.escape(c.title)}</b> "
-                   f"<small>{_byline(meta.get(c.chunk_id, {}), c.doc_id, page)}</small>"
+                   f"<small>{_byline(src, c.doc_id, page)}</small>"
                    f"<p>{highlight(c.text, c.quote)}</p></div>")
     return "\n".join(out)
 
@@ -156,7 +157,7 @@ def render_evidence(event: EvidenceFound) -> str:
     out = [f"<div id='evidence'><p><b>{html.escape(prompts_for(event.language).evidence_found)}</b></p>"]
     for result, sentences in event.evidence.articles():
         out.append(f"<div class='source evidence'><b>{html.escape(result.title)}</b> "
-                   f"<small>{_byline(result.metadata, result.doc_id)}</small>")
+                   f"<small>{_byline(result, result.doc_id)}</small>")
         out += [f"<p>[{s.id}] {html.escape(s.text)}</p>" for s in sentences]
         out.append("</div>")
     return "\n".join(out + ["</div>"])
@@ -197,11 +198,10 @@ def build_app(bot: Chatbot) -> gr.Blocks:
         yield history, render_sources(answer), ""
 
     def documents() -> list[list]:
-        return [[d["title"], d.get("publisher") or "", d.get("published") or "", d["chunks"]]
-                for d in bot.documents()]
+        return [[d.title, d.publisher or "", d.published or "", d.chunks] for d in bot.documents()]
 
     def article_choices():
-        return gr.update(choices=[(f"{d['title']} ({d['doc_id']})", d["doc_id"]) for d in bot.documents()],
+        return gr.update(choices=[(f"{d.title} ({d.doc_id})", d.doc_id) for d in bot.documents()],
                          value=None)
 
     def upload(files, progress=gr.Progress()):
@@ -246,29 +246,29 @@ def build_app(bot: Chatbot) -> gr.Blocks:
         return bool(path) and corpus in Path(path).resolve().parents
 
     def ask_remove(doc_id):
-        doc = next((d for d in bot.documents() if d["doc_id"] == doc_id), None)
+        doc = next((d for d in bot.documents() if d.doc_id == doc_id), None)
         if doc is None:
             return gr.update(visible=False), "", "Choose an article to remove first."
-        fate = (f"Its file `{Path(doc['path']).name}` is deleted from the corpus folder too."
-                if in_corpus(doc["path"]) else f"Its file stays at `{doc['path']}`.")
-        text = (f"Remove **{html.escape(doc['title'])}** ({html.escape(doc_id)}, {doc['chunks']} chunks) "
+        fate = (f"Its file `{Path(doc.path).name}` is deleted from the corpus folder too."
+                if in_corpus(doc.path) else f"Its file stays at `{doc.path}`.")
+        text = (f"Remove **{html.escape(doc.title)}** ({html.escape(doc_id)}, {doc.chunks} chunks) "
                 f"from the index? Answers will no longer use it. {html.escape(fate)}")
         return gr.update(visible=True), text, ""
 
     def confirm_remove(doc_id):
         try:
-            doc = next((d for d in bot.documents() if d["doc_id"] == doc_id), None)
-            result = bot.remove(doc_id, delete_file=bool(doc and in_corpus(doc["path"])))
+            doc = next((d for d in bot.documents() if d.doc_id == doc_id), None)
+            result = bot.remove(doc_id, delete_file=bool(doc and in_corpus(doc.path)))
         except ChatbotError as exc:
             return gr.update(visible=False), f"Not removed: {exc}", documents(), article_choices()
-        fate = "file deleted" if result["file_deleted"] else "file kept"
-        message = f"Removed {result['doc_id']}: {result['chunks_removed']} chunks, {fate}."
+        fate = "file deleted" if result.file_deleted else "file kept"
+        message = f"Removed {result.doc_id}: {result.chunks_removed} chunks, {fate}."
         return gr.update(visible=False), message, documents(), article_choices()
 
     def pick_row(evt: gr.SelectData):
         docs = bot.documents()
         row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-        return docs[row]["doc_id"] if isinstance(row, int) and 0 <= row < len(docs) else None
+        return docs[row].doc_id if isinstance(row, int) and 0 <= row < len(docs) else None
 
     s = bot.settings
     with gr.Blocks(title="News QA") as app:

@@ -14,7 +14,7 @@ from .config import Settings
 from .chunking import split_sentences
 from .embeddings import ChatbotEmbeddings, PassageVectors, get_embeddings
 from .errors import DocumentNotFoundError, EmptyIndexError, InvalidQuestionError
-from .ingest import IngestReport, Progress, ingest, remove
+from .ingest import IndexedDocument, IngestReport, Progress, Removed, ingest, list_documents, remove
 from .llm import get_chat_model
 from .retrieval import HybridRetriever, SearchResult
 from .store import ChunkStore
@@ -107,40 +107,24 @@ class Chatbot:
             raise EmptyIndexError()
         return self.retriever.search(query[:MAX_QUERY_CHARS], k)
 
-    def documents(self) -> list[dict]:
-        """One row per ingested document: doc_id, title, publisher, published, chunks, source,
-        path, format, pages (PDFs: the last page a chunk reaches) and ingested_at (UTC, ISO 8601)."""
-        rows: dict[str, dict] = {}
-        for meta in self.store.all_metadata().values():
-            row = rows.setdefault(meta["doc_id"], {
-                "doc_id": meta["doc_id"], "title": meta.get("title", ""),
-                "publisher": meta.get("publisher"), "published": meta.get("published"), "chunks": 0,
-                "source": meta.get("source", ""), "path": meta.get("path", ""), "format": meta.get("format"),
-                "pages": None, "ingested_at": meta.get("ingested_at")})
-            row["chunks"] += 1
-            page = meta.get("page_end") or meta.get("page")
-            if page:
-                row["pages"] = max(row["pages"] or 0, int(page))
-            if (meta.get("ingested_at") or "") > (row["ingested_at"] or ""):
-                row["ingested_at"] = meta["ingested_at"]
-        return sorted(rows.values(), key=lambda r: r["doc_id"])
+    def documents(self) -> list[IndexedDocument]:
+        """Every ingested article (doc id, title, publisher, date, chunks, file, format, pages, when)."""
+        return list_documents(self.store)
 
-    def remove(self, doc_id: str | Path, delete_file: bool = False) -> dict:
+    def remove(self, doc_id: str | Path, delete_file: bool = False) -> Removed:
         """Remove one article's chunks from the index, by doc id or by its file's path.
 
         The file stays (so the next ingest of its folder adds it again) unless ``delete_file``.
-        Returns ``{"doc_id", "chunks_removed", "path", "file_deleted"}``; raises
-        :class:`DocumentNotFoundError` when no ingested article matches.
+        Raises :class:`DocumentNotFoundError` when no ingested article matches.
         """
         removed = remove(self.store, doc_id)
         if removed is None:
             raise DocumentNotFoundError(str(doc_id))
-        found_id, n, path = removed
-        deleted = False
+        path = removed.path
         if delete_file and path and os.path.isfile(path) and not os.path.islink(path):
             os.unlink(path)
-            deleted = True
-        return {"doc_id": found_id, "chunks_removed": n, "path": path, "file_deleted": deleted}
+            removed.file_deleted = True
+        return removed
 
 
 def check_question(text: str) -> str:

@@ -21,7 +21,7 @@ from .chunking import CHUNKER_VERSION, Chunk, chunk_text
 from .config import Settings
 from .documents import LOADER_VERSION, Document, Skipped, load_documents
 from .embeddings import ChatbotEmbeddings
-from .store import ChunkStore
+from .store import ChunkMeta, ChunkStore
 
 EMBED_BATCH = 32  # chunks per store write; small enough that a crash loses little work
 PROGRESS_STEP = 4  # chunks embedded between progress updates
@@ -64,36 +64,25 @@ def _doc_hash(doc: Document, settings: Settings) -> str:
 
 
 def chunk_metadata(doc: Document, chunk: Chunk, doc_hash: str, n_chunks: int, model_id: str,
-                   ingested_at: str = "") -> dict:
-    """Everything stored with a chunk (Chroma accepts only scalar values).
-
-    PDF chunks carry ``page`` (the page the chunk starts on) and, when the chunk runs onto
-    later pages, ``page_end`` and ``page_starts`` (``"4:1203,5:2410"``: page 4 begins at
-    document offset 1203, ...; see :meth:`SearchResult.page_at`).
-    """
-    meta = {
-        "doc_id": doc.doc_id, "title": doc.title, "source": doc.source, "path": doc.path,
-        "chunk_index": chunk.index, "start": chunk.start, "end": chunk.end,
-        "content_hash": chunk.content_hash, "doc_hash": doc_hash, "n_chunks": n_chunks,
-        "embedding_model": model_id,
-    }
+                   ingested_at: str = "") -> ChunkMeta:
+    """Everything stored with a chunk (see :class:`ChunkMeta`)."""
+    meta = ChunkMeta(
+        doc_id=doc.doc_id, title=doc.title, source=doc.source, path=doc.path, chunk_index=chunk.index,
+        start=chunk.start, end=chunk.end, content_hash=chunk.content_hash, doc_hash=doc_hash, n_chunks=n_chunks,
+        embedding_model=model_id, ingested_at=ingested_at or None,
+        format=str(doc.details["format"]) if doc.details.get("format") else None,
+        encoding=str(doc.details["encoding"]) if doc.details.get("encoding") else None)
     for key in ("publisher", "author", "supervisor", "published", "language", "url"):
         value = doc.metadata.get(key)
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            meta[key] = str(value)
-    for key in ("format", "encoding"):
-        if doc.details.get(key):
-            meta[key] = str(doc.details[key])
+            setattr(meta, key, str(value))
     if doc.pages:
         first, last = doc.page_at(chunk.start), doc.page_at(max(chunk.start, chunk.end - 1))
-        meta["page"] = first
+        meta.page = first
         if last != first:
-            meta["page_end"] = last
+            meta.page_end = last
             # where each later page begins (document offsets), so a sentence's own page can be told
-            meta["page_starts"] = ",".join(f"{n}:{start}" for n, start, _ in doc.pages
-                                           if chunk.start < start < chunk.end)
-    if ingested_at:
-        meta["ingested_at"] = ingested_at
+            meta.page_starts = [(n, start) for n, start, _ in doc.pages if chunk.start < start < chunk.end]
     return meta
 
 
@@ -113,9 +102,7 @@ def ingest(
     """Bring the store in line with the files under ``paths``; see the module docstring."""
     docs, skipped = load_documents(paths, home=Path(settings.corpus_dir))
     report = IngestReport(files=len(docs), skipped=skipped)
-    by_doc: dict[str, dict[str, dict]] = defaultdict(dict)
-    for cid, meta in store.all_metadata().items():
-        by_doc[meta.get("doc_id", "")][cid] = meta
+    by_doc = store.by_document()
 
     unique: dict[str, Document] = {}
     for doc in docs:
@@ -125,7 +112,7 @@ def ingest(
     for doc in unique.values():
         dh = _doc_hash(doc, settings)
         old = by_doc.get(doc.doc_id, {})
-        if old and all(m.get("doc_hash") == dh and m.get("n_chunks") == len(old) for m in old.values()):
+        if old and all(m.doc_hash == dh and m.n_chunks == len(old) for m in old.values()):
             report.chunks_unchanged += len(old)
             report.documents.append(_file_details(doc, "unchanged", len(old)))
             continue
@@ -139,9 +126,9 @@ def ingest(
         report.documents.append(_file_details(doc, "updated" if old else "added", len(chunks)))
 
     total = sum(sum(1 for i in ids if i not in old) for _, _, ids, _, old in plans)
-    pending: list[tuple[str, str, dict]] = []  # chunks to embed, written in batches across documents
+    pending: list[tuple[str, str, ChunkMeta]] = []  # chunks to embed, written in batches across documents
     kept_ids: list[str] = []
-    kept_metas: list[dict] = []
+    kept_metas: list[ChunkMeta] = []
     stale: list[str] = []
 
     def flush() -> None:
@@ -179,7 +166,7 @@ def ingest(
 
     if prune:
         gone = [cid for chunks in by_doc.values() for cid, m in chunks.items()
-                if m.get("doc_id") not in unique and not os.path.exists(m.get("path", ""))]
+                if m.doc_id not in unique and not os.path.exists(m.path)]
         store.delete(gone)
         report.chunks_removed += len(gone)
 
@@ -188,12 +175,55 @@ def ingest(
     return report
 
 
-def find_document(store: ChunkStore, doc_id_or_path: str | Path) -> tuple[str, dict[str, dict]] | None:
+@dataclass
+class IndexedDocument:
+    """One ingested article, as ``chatbot list`` shows it; ``to_dict`` is its ``--json`` row."""
+
+    doc_id: str
+    title: str
+    publisher: str | None
+    published: str | None
+    chunks: int
+    source: str
+    path: str
+    format: str | None
+    pages: int | None  # PDFs: the last page a chunk reaches
+    ingested_at: str | None  # UTC, ISO 8601: the latest write of any of its chunks
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def list_documents(store: ChunkStore) -> list[IndexedDocument]:
+    """Every ingested article, by doc id."""
+    out = []
+    for doc_id, chunks in sorted(store.by_document().items()):
+        metas = list(chunks.values())
+        first = metas[0]
+        pages = [m.last_page for m in metas if m.last_page]
+        out.append(IndexedDocument(
+            doc_id, first.title, first.publisher, first.published, len(metas), first.source, first.path,
+            first.format, max(pages) if pages else None, max((m.ingested_at or "" for m in metas), default="") or None))
+    return out
+
+
+@dataclass
+class Removed:
+    """What removing an article did; ``to_dict`` is ``chatbot remove --json``."""
+
+    doc_id: str
+    chunks_removed: int
+    path: str  # its file
+    file_deleted: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def find_document(store: ChunkStore, doc_id_or_path: str | Path) -> tuple[str, dict[str, ChunkMeta]] | None:
     """The ingested document named by its doc id, or by its file's path (as given at ingest, or
     any path to the same file): ``(doc_id, {chunk_id: metadata})``, or None."""
-    by_doc: dict[str, dict[str, dict]] = defaultdict(dict)
-    for cid, meta in store.all_metadata().items():
-        by_doc[meta.get("doc_id", "")][cid] = meta
+    by_doc = store.by_document()
     key = str(doc_id_or_path)
     if key in by_doc:
         return key, by_doc[key]
@@ -203,18 +233,18 @@ def find_document(store: ChunkStore, doc_id_or_path: str | Path) -> tuple[str, d
         resolved = None
     for doc_id, chunks in by_doc.items():
         meta = next(iter(chunks.values()))
-        if key == meta.get("source") or (resolved and resolved == meta.get("path")):
+        if key == meta.source or (resolved and resolved == meta.path):
             return doc_id, chunks
     return None
 
 
-def remove(store: ChunkStore, doc_id_or_path: str | Path) -> tuple[str, int, str] | None:
-    """Delete every chunk of one document: ``(doc_id, chunks removed, its file's path)``, or None
-    when no ingested document matches. The file itself is left alone."""
+def remove(store: ChunkStore, doc_id_or_path: str | Path) -> Removed | None:
+    """Delete every chunk of one document, or return None when no ingested document matches.
+    The file itself is left alone."""
     found = find_document(store, doc_id_or_path)
     if found is None:
         return None
     doc_id, chunks = found
     store.delete(sorted(chunks))
     store.bump_generation()
-    return doc_id, len(chunks), next(iter(chunks.values())).get("path", "")
+    return Removed(doc_id, len(chunks), next(iter(chunks.values())).path)

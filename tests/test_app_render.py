@@ -5,6 +5,7 @@ import importlib.util
 from chatbot.chain import Answer
 from chatbot.citations import Citation
 from chatbot.retrieval import SearchResult
+from chatbot.store import ChunkMeta
 from conftest import ROOT
 
 spec = importlib.util.spec_from_file_location("app", ROOT / "app.py")
@@ -16,7 +17,7 @@ TEXT = "前の文。<script>alert(1)</script>は危険な文字列です。後�
 
 def result(**kw):
     return SearchResult(rank=1, doc_id="corpus/x.md", title="<b>T</b>", source="", chunk_id="c1", text=TEXT,
-                        score=1.0, metadata={"publisher": "P<i>", "published": "2026-11-20"}, **kw)
+                        score=1.0, meta=ChunkMeta("corpus/x.md", "<b>T</b>", publisher="P<i>", published="2026-11-20"), **kw)
 
 
 def test_cited_sentence_is_highlighted_and_everything_escaped():

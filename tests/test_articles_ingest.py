@@ -93,9 +93,9 @@ def test_no_boilerplate_is_found_and_the_articles_are(article_bot):
         assert normalize_text(sentence) in stored, sentence
     for sentence in fx.EN_SENTENCES:
         assert sentence in " ".join(texts), sentence
-    by_title = {m["title"]: m for m in metas}
+    by_title = {m.title: m for m in metas}
     ja = by_title[fx.JA_TITLE]
-    assert (ja["author"], ja["published"], ja["url"], ja["language"]) == \
+    assert (ja.author, ja.published, ja.url, ja.language) == \
         (fx.JA_AUTHOR, fx.JA_PUBLISHED, fx.JA_URL, "ja")
 
 
@@ -115,11 +115,11 @@ def test_pdf_passages_carry_their_page(article_bot):
     assert top.page_at(at) == 3  # the cited sentence's own page
     assert top.page_label in ("p. 3", "pp. 2–3")
     assert top.to_dict()["page"] == top.page
-    metas = [m for m in article_bot.store.all_metadata().values() if m["doc_id"] == PDF_ID]
-    assert {m["page"] for m in metas} <= {1, 2, 3} and all(m["format"] == "pdf" for m in metas)
+    metas = [m for m in article_bot.store.all_metadata().values() if m.doc_id == PDF_ID]
+    assert {m.page for m in metas} <= {1, 2, 3} and all(m.format == "pdf" for m in metas)
     for m in metas:
-        if m.get("page_end"):
-            assert m["page_starts"]  # where the later pages begin inside the chunk
+        if m.page_end:
+            assert m.page_starts and all(m.start < start < m.end for _, start in m.page_starts)
 
 
 def test_ask_prints_the_page_of_a_pdf_citation(article_bot, capsys):
@@ -176,9 +176,9 @@ def test_chatbot_remove_api_and_search_no_longer_finds_it(bot, tmp_path):
     bot.ingest(folder)
     assert bot.search("Northwind robots Tacoma warehouse", k=1)[0].doc_id == "corpus/ledger.html"
     result = bot.remove("corpus/ledger.html")
-    assert result["chunks_removed"] >= 1 and result["file_deleted"] is False
+    assert result.chunks_removed >= 1 and result.file_deleted is False
     assert all(r.doc_id != "corpus/ledger.html" for r in bot.search("Northwind robots Tacoma warehouse", k=5))
-    assert [d["doc_id"] for d in bot.documents()] == ["corpus/aoba.txt"]
+    assert [d.doc_id for d in bot.documents()] == ["corpus/aoba.txt"]
     with pytest.raises(DocumentNotFoundError):
         bot.remove("corpus/ledger.html")
     # re-ingesting the folder brings it back (the file stayed)
