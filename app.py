@@ -22,7 +22,7 @@ import gradio as gr
 
 from chatbot import Chatbot, ChatbotError
 from chatbot.chain import Answer, EvidenceFound, message_text
-from chatbot.documents import SUPPORTED_SUFFIXES, Skipped, load_file
+from chatbot.loaders import SUPPORTED_SUFFIXES, Skipped, load_file
 from chatbot.prompts import prompts_for
 from chatbot.retrieval import SearchResult, page_label
 from chatbot.webauth import exposure_warning, load_credentials

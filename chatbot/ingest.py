@@ -19,7 +19,7 @@ from typing import Callable
 
 from .chunking import CHUNKER_VERSION, Chunk, chunk_text
 from .config import Settings
-from .documents import LOADER_VERSION, Document, Skipped, load_documents
+from .loaders import LOADER_VERSION, Document, Skipped, load_documents
 from .embeddings import ChatbotEmbeddings
 from .store import ChunkMeta, ChunkStore
 

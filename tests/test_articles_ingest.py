@@ -14,7 +14,7 @@ import pytest
 
 from chatbot import Chatbot
 from chatbot.cli import build_parser, cmd_ask
-from chatbot.documents import normalize_text
+from chatbot.loaders import normalize_text
 from chatbot.errors import DocumentNotFoundError
 from fixtures import news_pages as fx
 

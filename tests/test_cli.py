@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.documents import load_documents
+from chatbot.loaders import load_documents
 
 BIN = Path(sys.executable).parent / "chatbot"
 

@@ -1,6 +1,6 @@
 import os
 
-from chatbot.documents import Document, Skipped, load_documents, load_file
+from chatbot.loaders import Document, Skipped, load_documents, load_file
 
 
 def write(path, content, mode="w"):
@@ -69,9 +69,11 @@ def test_bad_files_are_skipped_with_reasons_and_good_ones_load(tmp_path):
 
 
 def test_too_large_file_is_skipped(tmp_path, monkeypatch):
-    import chatbot.documents as documents
+    import dataclasses
 
-    monkeypatch.setattr(documents, "MAX_FILE_BYTES", 100)
+    from chatbot import loaders
+
+    monkeypatch.setitem(loaders.FORMATS, ".txt", dataclasses.replace(loaders.FORMATS[".txt"], max_bytes=100))
     result = load_file(write(tmp_path / "c" / "big.txt", "あ" * 200), tmp_path / "c")
     assert isinstance(result, Skipped) and "too large" in result.reason
 

@@ -10,8 +10,9 @@ import io
 
 import pytest
 
-from chatbot.documents import (Document, Skipped, decode_bytes, extract_html, fallback_html_text, load_documents,
-                               load_file, normalize_text)
+from chatbot.loaders import Document, Skipped, load_documents, load_file, normalize_text
+from chatbot.loaders.encodings import decode_bytes
+from chatbot.loaders.html import extract_html, fallback_html_text
 from fixtures import news_pages as fx
 
 needs_font = pytest.mark.skipif(fx.font_path() is None, reason="needs fonts-ipafont-gothic (make browser)")

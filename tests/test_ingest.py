@@ -20,7 +20,7 @@ def test_ingest_is_idempotent_and_records_metadata(bot, corpus_copy):
     metas = bot.store.all_metadata().values()
     assert {m.doc_id for m in metas} == {"corpus/openai-aws-38b-deal.md",
                                             "corpus/madman-openai-aws-power-shift.md"}
-    from chatbot.documents import load_documents
+    from chatbot.loaders import load_documents
 
     texts = {d.doc_id: d.text for d in load_documents([corpus_copy])[0]}
     _, stored_texts, stored_metas = bot.store.all_texts()
