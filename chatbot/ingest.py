@@ -21,10 +21,9 @@ from .chunking import CHUNKER_VERSION, Chunk, chunk_text
 from .config import Settings
 from .loaders import LOADER_VERSION, Document, Skipped, load_documents
 from .embeddings import ChatbotEmbeddings
+from .rules import EMBED_BATCH, PROGRESS_STEP
 from .store import ChunkMeta, ChunkStore
 
-EMBED_BATCH = 32  # chunks per store write; small enough that a crash loses little work
-PROGRESS_STEP = 4  # chunks embedded between progress updates
 Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
 
 
@@ -100,7 +99,7 @@ def ingest(
     progress: Progress | None = None,
 ) -> IngestReport:
     """Bring the store in line with the files under ``paths``; see the module docstring."""
-    docs, skipped = load_documents(paths, home=Path(settings.corpus_dir))
+    docs, skipped = load_documents(paths, home=Path(settings.corpus_dir), settings=settings)
     report = IngestReport(files=len(docs), skipped=skipped)
     by_doc = store.by_document()
 

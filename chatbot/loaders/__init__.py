@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..config import Settings
 from .discovery import doc_id_for, iter_files
 from .document import Document, RawFile, Skipped, normalize_text
 from .html import load_html
@@ -27,25 +28,25 @@ from .text import load_markdown, load_text
 # (unchanged chunk text keeps its embedding: only metadata is rewritten).
 LOADER_VERSION = 2
 
-MAX_FILE_BYTES = 5_000_000  # text and HTML: ~2.5M Japanese characters, far beyond any article
-MAX_PDF_BYTES = 50_000_000  # PDFs carry images and fonts besides their text
-
 
 @dataclass(frozen=True)
 class Format:
-    """One kind of article file: the suffixes it has, the largest file read, and its loader."""
+    """One kind of article file: its suffixes, its loader, and the setting that caps its size."""
 
     name: str
     suffixes: tuple[str, ...]
     load: Callable[[RawFile], Document | Skipped]
-    max_bytes: int = MAX_FILE_BYTES
+    size_setting: str = "max_file_mb"  # a Settings field, in MB
+
+    def max_bytes(self, settings: Settings) -> int:
+        return int(getattr(settings, self.size_setting) * 1_000_000)
 
 
 FORMATS: dict[str, Format] = {suffix: fmt for fmt in (
     Format("markdown", (".md", ".markdown"), load_markdown),
     Format("text", (".txt",), load_text),
     Format("html", (".html", ".htm"), load_html),
-    Format("pdf", (".pdf",), load_pdf, MAX_PDF_BYTES),
+    Format("pdf", (".pdf",), load_pdf, "max_pdf_mb"),
 ) for suffix in fmt.suffixes}
 SUPPORTED_SUFFIXES = tuple(FORMATS)
 
@@ -53,20 +54,21 @@ for _name in ("trafilatura", "htmldate", "courlan", "pypdf", "charset_normalizer
     logging.getLogger(_name).setLevel(logging.ERROR)  # their warnings are about the page, not for the user
 
 
-def load_file(file: Path, root: Path) -> Document | Skipped:
+def load_file(file: Path, root: Path, settings: Settings | None = None) -> Document | Skipped:
     """Read one file into a :class:`Document`, or explain why it was skipped."""
     source = str(file)
     fmt = FORMATS.get(file.suffix.lower())
     if fmt is None:
         return Skipped(source, f"unsupported file type '{file.suffix or '(none)'}' "
                                f"(supported: {', '.join(SUPPORTED_SUFFIXES)})")
+    limit = fmt.max_bytes(settings or Settings())
     try:
         resolved = file.resolve(strict=True)
         size = resolved.stat().st_size
         if not resolved.is_file():
             return Skipped(source, "not a regular file")
-        if size > fmt.max_bytes:
-            return Skipped(source, f"file too large ({size / 1e6:.1f} MB > {fmt.max_bytes / 1e6:.0f} MB); "
+        if size > limit:
+            return Skipped(source, f"file too large ({size / 1e6:.1f} MB > {limit / 1e6:g} MB); "
                                    "split it into articles")
         raw = resolved.read_bytes()
     except RuntimeError:
@@ -76,12 +78,14 @@ def load_file(file: Path, root: Path) -> Document | Skipped:
     return fmt.load(RawFile(file, resolved, doc_id_for(file, root), raw))
 
 
-def load_documents(paths: list[str | Path], home: Path | None = None) -> tuple[list[Document], list[Skipped]]:
+def load_documents(paths: list[str | Path], home: Path | None = None,
+                   settings: Settings | None = None) -> tuple[list[Document], list[Skipped]]:
     """Load every supported file under ``paths``; return documents and skipped files."""
     files, skipped = iter_files(paths, home)
+    settings = settings or Settings()
     docs: list[Document] = []
     for file, root in files:
-        result = load_file(file, root)
+        result = load_file(file, root, settings)
         (docs if isinstance(result, Document) else skipped).append(result)
     return docs, skipped
 

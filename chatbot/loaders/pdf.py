@@ -11,6 +11,7 @@ import re
 import unicodedata
 from pathlib import Path
 
+from ..rules import MAX_TITLE_LINE_CHARS, PDF_MAX_UNREADABLE, PDF_MIN_TEXT_CHARS, RUNNING_LINE_SHARE
 from .document import Document, RawFile, Skipped, normalize_text
 
 _PAGE_NUMBER = re.compile(r"^[\W_]*(?:p\.?|page|ページ)?\s*\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?[\W_]*$", re.I)
@@ -63,7 +64,7 @@ def _drop_running_lines(pages: list[list[str]]) -> list[list[str]]:
     for lines in pages:
         for k in {key(line) for line in lines[:2] + lines[-2:] if line.strip()}:
             edge_counts[k] = edge_counts.get(k, 0) + 1
-    repeated = {k for k, n in edge_counts.items() if n >= 2 and n >= 0.5 * len(pages)}
+    repeated = {k for k, n in edge_counts.items() if n >= 2 and n >= RUNNING_LINE_SHARE * len(pages)}
     out = []
     for lines in pages:
         edge = set(range(min(2, len(lines)))) | set(range(max(0, len(lines) - 2), len(lines)))
@@ -131,17 +132,17 @@ def load_pdf(f: RawFile) -> Document | Skipped:
         parts.append(text)
         offset += len(text)
     text = "\n\n".join(parts)
-    if len(re.sub(r"\s", "", text)) < 20:
+    if len(re.sub(r"\s", "", text)) < PDF_MIN_TEXT_CHARS:
         return f.skip(f"no text layer: a scanned or image-only PDF ({n_pages} page(s)); "
                       "OCR is not supported, export the text instead")
     unreadable = sum(ch == "\ufffd" or unicodedata.category(ch) in ("Co", "Cn") for ch in text)
-    if unreadable > 0.3 * len(re.sub(r"\s", "", text)):
+    if unreadable > PDF_MAX_UNREADABLE * len(re.sub(r"\s", "", text)):
         return f.skip("the PDF's text layer is unreadable (fonts without a Unicode mapping); export the text instead")
     info = _pdf_info(f.resolved)
     meta = {k: v for k, v in info.items() if k != "title"}
     if re.search(r"[\u3040-\u30ff]", text):
         meta["language"] = "ja"
     first_line = parts[0].split("\n", 1)[0]
-    title = info.get("title") or (first_line if len(first_line) <= 80 else None) or f.file.stem
+    title = info.get("title") or (first_line if len(first_line) <= MAX_TITLE_LINE_CHARS else None) or f.file.stem
     return f.document(text, normalize_text(title), meta,
                       {"format": "pdf", "extractor": "pypdf", "pages": n_pages, "pages_with_text": len(spans)}, spans)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from ..rules import MAX_TITLE_LINE_CHARS
 from .document import Document, RawFile, Skipped, normalize_text
 from .encodings import decode_file
 from .frontmatter import split_front_matter
@@ -48,6 +49,6 @@ def _load(f: RawFile, fmt: str) -> Document | Skipped:
 def _headline(text: str) -> str | None:
     """A plain-text file's first line, when it stands alone above the body like a headline."""
     first, sep, rest = text.partition("\n\n")
-    if sep and rest.strip() and "\n" not in first and len(first) <= 80 and not re.search(r"[。.]$", first):
+    if sep and rest.strip() and "\n" not in first and len(first) <= MAX_TITLE_LINE_CHARS and not re.search(r"[。.]$", first):
         return first
     return None
