@@ -137,7 +137,7 @@ def _pdf_project(data: bytes) -> list[str]:
     with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
         f.write(data)
         f.flush()
-        return [text for _, text in read_pdf(Path(f.name))]
+        return [text for _, text in read_pdf(Path(f.name)).pages]
 
 
 PDF_PARSERS = {"chatbot (pypdf + line joining)": _pdf_project, "pypdf (raw)": _pdf_pypdf,

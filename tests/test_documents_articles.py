@@ -162,6 +162,32 @@ def test_pdf_text_by_page_with_lines_joined_and_running_header_removed(tmp_path)
 
 
 @needs_font
+def test_pdf_without_a_metadata_title_is_titled_by_its_running_header(tmp_path):
+    doc = load(tmp_path, "report.pdf", fx.report_pdf(with_title=False))
+    assert isinstance(doc, Document), doc
+    assert doc.title == fx.PDF_HEADER  # not the first body line (「2026年度 第2四半期 決算説明資料」)
+    assert fx.PDF_HEADER not in doc.text  # still dropped from every page
+
+
+def test_a_page_number_is_never_a_pdf_title(tmp_path):
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf)
+    pages = [["Harbour district figures", "Cargo rose by a tenth this quarter.", "Rents held steady."],
+             ["Ferry traffic fell in the storms.", "The new quay opens in spring.", "Staff numbers grew."]]
+    for n, lines in enumerate(pages, start=1):
+        c.drawString(72, 800, f"- {n} -")
+        for i, line in enumerate(lines):
+            c.drawString(72, 700 - 40 * i, line)
+        c.showPage()
+    c.save()
+    doc = load(tmp_path, "figures.pdf", buf.getvalue())
+    assert isinstance(doc, Document), doc
+    assert doc.title == "Harbour district figures"  # the first line, not the repeated page number
+
+
+@needs_font
 def test_scanned_pdf_without_text_layer_is_skipped(tmp_path):
     result = load(tmp_path, "scan.pdf", fx.scanned_pdf())
     assert isinstance(result, Skipped)

@@ -26,7 +26,7 @@ from .text import load_markdown, load_text
 
 # Bump when the text extracted from an unchanged file can change, so ingest re-reads every file
 # (unchanged chunk text keeps its embedding: only metadata is rewritten).
-LOADER_VERSION = 2
+LOADER_VERSION = 3  # 3: a PDF without a metadata title is titled by its running header
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..rules import MAX_TITLE_LINE_CHARS, PDF_MAX_UNREADABLE, PDF_MIN_TEXT_CHARS, RUNNING_LINE_SHARE
@@ -55,8 +56,17 @@ def _join_lines(lines: list[str]) -> str:
     return "\n\n".join(paragraphs)
 
 
-def _drop_running_lines(pages: list[list[str]]) -> list[list[str]]:
-    """Remove page numbers and the headers/footers repeated at the top or bottom of most pages."""
+@dataclass
+class PdfText:
+    """A PDF's text layer, page by page."""
+
+    pages: list[tuple[int, str]]  # (page number, text) of every page
+    running_header: str | None = None  # the line repeated at the top of the pages, often the title
+
+
+def _drop_running_lines(pages: list[list[str]]) -> tuple[list[list[str]], str | None]:
+    """Remove page numbers and the headers/footers repeated at the top or bottom of most pages;
+    also return the first page's top line when it is such a running header."""
     def key(line: str) -> str:
         return re.sub(r"\d+", "#", line.strip())
 
@@ -65,17 +75,22 @@ def _drop_running_lines(pages: list[list[str]]) -> list[list[str]]:
         for k in {key(line) for line in lines[:2] + lines[-2:] if line.strip()}:
             edge_counts[k] = edge_counts.get(k, 0) + 1
     repeated = {k for k, n in edge_counts.items() if n >= 2 and n >= RUNNING_LINE_SHARE * len(pages)}
+
+    def running(line: str) -> bool:
+        return key(line) in repeated or bool(_PAGE_NUMBER.match(line.strip()))
+
     out = []
     for lines in pages:
         edge = set(range(min(2, len(lines)))) | set(range(max(0, len(lines) - 2), len(lines)))
-        out.append([line for i, line in enumerate(lines)
-                    if not (i in edge and (key(line) in repeated or _PAGE_NUMBER.match(line.strip())))])
-    return out
+        out.append([line for i, line in enumerate(lines) if not (i in edge and running(line))])
+    top = next((line for line in pages[0] if line.strip()), "") if pages else ""
+    header = top if key(top) in repeated and not _PAGE_NUMBER.match(top.strip()) else None
+    return out, header
 
 
-def read_pdf(path: Path) -> list[tuple[int, str]]:
-    """``(page number, text)`` for each page with text: lines joined into paragraphs,
-    running headers/footers and page numbers removed, each page normalized."""
+def read_pdf(path: Path) -> PdfText:
+    """The text of each page: lines joined into paragraphs, running headers/footers and page
+    numbers removed, each page normalized."""
     from pypdf import PdfReader
 
     reader = PdfReader(str(path))
@@ -85,8 +100,8 @@ def read_pdf(path: Path) -> list[tuple[int, str]]:
     for page in reader.pages:
         text = normalize_text(page.extract_text() or "")
         raw_pages.append([line.strip() for line in text.split("\n")])
-    pages = _drop_running_lines(raw_pages)
-    return [(n, normalize_text(_join_lines(lines))) for n, lines in enumerate(pages, start=1)]
+    pages, header = _drop_running_lines(raw_pages)
+    return PdfText([(n, normalize_text(_join_lines(lines))) for n, lines in enumerate(pages, start=1)], header)
 
 
 def _pdf_info(path: Path) -> dict:
@@ -111,7 +126,7 @@ def load_pdf(f: RawFile) -> Document | Skipped:
     if not f.raw.lstrip()[:5] == b"%PDF-":
         return f.skip("not a PDF (no %PDF- header)")
     try:
-        pages = read_pdf(f.resolved)
+        pdf = read_pdf(f.resolved)
     except Exception as exc:  # noqa: BLE001 - pypdf raises many kinds for broken files
         name = type(exc).__name__
         if "password" in str(exc).lower() or name in ("FileNotDecryptedError", "WrongPasswordError"):
@@ -119,11 +134,11 @@ def load_pdf(f: RawFile) -> Document | Skipped:
         if name == "DependencyError":
             return f.skip(f"PDF uses an encryption that needs an extra package: {exc}")
         return f.skip(f"not a readable PDF ({name}: {str(exc)[:120]})")
-    n_pages = len(pages)
+    n_pages = len(pdf.pages)
     parts: list[str] = []
     spans: list[tuple[int, int, int]] = []
     offset = 0
-    for number, text in pages:
+    for number, text in pdf.pages:
         if not text:
             continue
         if parts:
@@ -142,7 +157,11 @@ def load_pdf(f: RawFile) -> Document | Skipped:
     meta = {k: v for k, v in info.items() if k != "title"}
     if re.search(r"[\u3040-\u30ff]", text):
         meta["language"] = "ja"
+    # No title in the metadata: the running header when there is one (it is dropped from the text,
+    # and it names the document more often than the first body line does), else the first line.
+    header = pdf.running_header if pdf.running_header and len(pdf.running_header) <= MAX_TITLE_LINE_CHARS else None
     first_line = parts[0].split("\n", 1)[0]
-    title = info.get("title") or (first_line if len(first_line) <= MAX_TITLE_LINE_CHARS else None) or f.file.stem
+    title = (info.get("title") or header or (first_line if len(first_line) <= MAX_TITLE_LINE_CHARS else None)
+             or f.file.stem)
     return f.document(text, normalize_text(title), meta,
                       {"format": "pdf", "extractor": "pypdf", "pages": n_pages, "pages_with_text": len(spans)}, spans)
