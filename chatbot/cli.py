@@ -76,11 +76,12 @@ def cmd_search(args: argparse.Namespace, bot: Chatbot) -> int:
     if args.json:
         _print_json({"results": [
             {key: r.to_dict()[key] for key in
-             ("rank", "doc_id", "title", "source", "chunk_id", "text", "score")}
+             ("rank", "doc_id", "title", "source", "chunk_id", "text", "score", "page", "page_end", "pages")}
             for r in results]})
     else:
         for r in results:
-            print(f"[{r.rank}] {r.title} ({r.source}) score={r.score:.4f}")
+            page = f", {r.page_label}" if r.page else ""
+            print(f"[{r.rank}] {r.title} ({r.source}{page}) score={r.score:.4f}")
             print("    " + r.text.replace("\n", "\n    "))
     return 0
 
@@ -169,7 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", help="hybrid search over the ingested chunks")
     p.add_argument("query")
     p.add_argument("-k", type=int, default=None, help="number of results (default: CHATBOT_TOP_K)")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--json", action="store_true",
+                   help="print {\"results\": [{rank, doc_id, title, source, chunk_id, text, score, page, page_end, "
+                        "pages}]} (the page fields are null/[] for articles that are not PDFs)")
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("ask", help="answer a question from the articles, with citations")

@@ -32,7 +32,8 @@ def page_label(page: int | None, page_end: int | None = None) -> str:
 
 @dataclass
 class SearchResult:
-    """One retrieved passage; ``score`` is the fused score (higher is better)."""
+    """One retrieved passage; ``score`` is the fused score (higher is better). For a PDF, ``page``
+    to ``page_end`` (``pages``) are the pages it is on and :meth:`page_at` the page of an offset."""
 
     rank: int
     doc_id: str
@@ -53,6 +54,11 @@ class SearchResult:
     def __post_init__(self) -> None:
         if self.meta is None:
             self.meta = ChunkMeta(self.doc_id, self.title, self.source)
+
+    @property
+    def pages(self) -> list[int]:
+        """Every PDF page the passage is on (``[]`` for articles that are not PDFs)."""
+        return list(range(self.page, (self.page_end or self.page) + 1)) if self.page else []
 
     @property
     def page_label(self) -> str:
@@ -83,6 +89,7 @@ class SearchResult:
         d = asdict(self)
         for key in ("meta", "page_starts"):
             d.pop(key)
+        d["pages"] = self.pages
         return d
 
 

@@ -107,6 +107,19 @@ def test_search_cli_finds_the_article_not_the_menu(ingested):
     assert out["results"][0]["title"] == fx.JA_TITLE
 
 
+def test_search_says_which_pdf_page_a_result_is_on(ingested):
+    data, _ = ingested
+    out = json.loads(cli("search", "ミナトセルSの量産はいつどこで始まりますか", "--json", "-k", "5", data_dir=data).stdout)
+    top = out["results"][0]
+    assert top["doc_id"].endswith(".pdf") and fx.PDF_PAGE3_SENTENCE in top["text"]
+    assert 3 in top["pages"] and top["page"] == top["pages"][0]
+    assert top["page_end"] in (None, top["pages"][-1])
+    html = next(r for r in out["results"] if not r["doc_id"].endswith(".pdf"))
+    assert (html["page"], html["page_end"], html["pages"]) == (None, None, [])
+    text = cli("search", "ミナトセルSの量産はいつどこで始まりますか", "-k", "1", data_dir=data).stdout
+    assert ", p. 3) score=" in text or ", pp. 2–3) score=" in text
+
+
 def test_pdf_passages_carry_their_page(article_bot):
     results = article_bot.search("ミナトセルSの量産はいつどこで始まりますか", k=3)
     top = results[0]
@@ -114,7 +127,7 @@ def test_pdf_passages_carry_their_page(article_bot):
     at = top.text.index(fx.PDF_PAGE3_SENTENCE)
     assert top.page_at(at) == 3  # the cited sentence's own page
     assert top.page_label in ("p. 3", "pp. 2–3")
-    assert top.to_dict()["page"] == top.page
+    assert top.to_dict()["page"] == top.page and top.to_dict()["pages"] == top.pages and 3 in top.pages
     metas = [m for m in article_bot.store.all_metadata().values() if m.doc_id == PDF_ID]
     assert {m.page for m in metas} <= {1, 2, 3} and all(m.format == "pdf" for m in metas)
     for m in metas:
