@@ -5,6 +5,10 @@ chunks whose text is new. Order of writes: add all new chunks (in batches), then
 metadata of kept ones, then delete stale ones. A crash at any point leaves each affected
 document inconsistent (chunks with mixed ``doc_hash`` or a wrong count), so the next run
 re-plans it and repairs the store.
+
+The sentences of each new chunk are embedded into the sentence-vector cache (``PassageVectors``)
+before the chunk is written, so a stored chunk always has them; deleted chunks' sentence records
+are dropped after the chunks are, and a sentence's vector goes when no chunk holds it.
 """
 
 from __future__ import annotations
@@ -17,10 +21,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from .chunking import CHUNKER_VERSION, Chunk, chunk_text
+from .chunking import CHUNKER_VERSION, Chunk, chunk_text, split_sentences
 from .config import Settings
 from .loaders import LOADER_VERSION, Document, Skipped, load_documents
-from .embeddings import ChatbotEmbeddings
+from .embeddings import ChatbotEmbeddings, PassageVectors
 from .rules import EMBED_BATCH, PROGRESS_STEP
 from .store import ChunkMeta, ChunkStore
 
@@ -97,8 +101,15 @@ def ingest(
     settings: Settings,
     prune: bool = False,
     progress: Progress | None = None,
+    sentences: PassageVectors | None = None,
 ) -> IngestReport:
-    """Bring the store in line with the files under ``paths``; see the module docstring."""
+    """Bring the store in line with the files under ``paths``; see the module docstring.
+
+    With ``sentences``, the sentences of every new chunk are embedded there before the chunk is
+    written (so a stored chunk always has its sentence vectors), and the records of deleted
+    chunks are dropped after they are deleted."""
+    if sentences is not None:
+        _record_stored_chunks(store, sentences)
     docs, skipped = load_documents(paths, home=Path(settings.corpus_dir), settings=settings)
     report = IngestReport(files=len(docs), skipped=skipped)
     by_doc = store.by_document()
@@ -135,6 +146,8 @@ def ingest(
         vectors: list[list[float]] = []
         for j in range(0, len(texts), PROGRESS_STEP):
             vectors += embeddings.embed_passages(texts[j:j + PROGRESS_STEP]).tolist()
+            if sentences is not None:  # evidence at question time becomes a lookup
+                sentences.add({cid: sentence_texts(text) for cid, text, _ in pending[j:j + PROGRESS_STEP]})
             if progress:
                 progress(report.chunks_added + len(vectors), total)
         store.add([cid for cid, _, _ in pending], vectors, texts, [meta for _, _, meta in pending])
@@ -160,6 +173,8 @@ def ingest(
     # Updates and deletes come after every add: until then the old chunks still answer queries.
     store.update_metadata(kept_ids, kept_metas)
     store.delete(stale)
+    if sentences is not None:
+        sentences.forget(stale)
     report.chunks_unchanged += len(kept_ids)
     report.chunks_removed += len(stale)
 
@@ -167,11 +182,26 @@ def ingest(
         gone = [cid for chunks in by_doc.values() for cid, m in chunks.items()
                 if m.doc_id not in unique and not os.path.exists(m.path)]
         store.delete(gone)
+        if sentences is not None:
+            sentences.forget(gone)
         report.chunks_removed += len(gone)
 
     if plans or (prune and report.chunks_removed):
         store.bump_generation()
     return report
+
+
+def sentence_texts(text: str) -> list[str]:
+    """The sentences of a chunk, as evidence selection scores them."""
+    return [text[s:e] for s, e in split_sentences(text)]
+
+
+def _record_stored_chunks(store: ChunkStore, sentences: PassageVectors) -> None:
+    """A sentence cache from before it recorded chunks: record (and embed, where missing) the
+    sentences of every stored chunk, once, so that removals know which sentences are shared."""
+    if sentences.chunks_recorded() == 0 and store.count() > 0:
+        ids, texts, _ = store.all_texts()
+        sentences.add({cid: sentence_texts(text) for cid, text in zip(ids, texts)})
 
 
 @dataclass
@@ -237,13 +267,18 @@ def find_document(store: ChunkStore, doc_id_or_path: str | Path) -> tuple[str, d
     return None
 
 
-def remove(store: ChunkStore, doc_id_or_path: str | Path) -> Removed | None:
-    """Delete every chunk of one document, or return None when no ingested document matches.
-    The file itself is left alone."""
+def remove(store: ChunkStore, doc_id_or_path: str | Path, sentences: PassageVectors | None = None) -> Removed | None:
+    """Delete every chunk of one document (and, with ``sentences``, the vectors of its sentences
+    that no other chunk holds), or return None when no ingested document matches. The file itself
+    is left alone."""
+    if sentences is not None:
+        _record_stored_chunks(store, sentences)
     found = find_document(store, doc_id_or_path)
     if found is None:
         return None
     doc_id, chunks = found
     store.delete(sorted(chunks))
+    if sentences is not None:
+        sentences.forget(sorted(chunks))
     store.bump_generation()
     return Removed(doc_id, len(chunks), next(iter(chunks.values())).path)
