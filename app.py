@@ -27,9 +27,10 @@ import gradio as gr
 from chatbot import Chatbot, ChatbotError
 from chatbot.answer import Answer, EvidenceFound
 from chatbot.history import message_text
-from chatbot.cli import page_label
-from chatbot.documents import SUPPORTED_SUFFIXES, Skipped, load_file
+from chatbot.loaders import SUPPORTED_SUFFIXES, Skipped, load_file
 from chatbot.prompts import prompts_for
+from chatbot.retrieval import SearchResult, page_label
+from chatbot.text import is_full_sentence, is_question
 from chatbot.watch import FolderWatcher
 from chatbot.webauth import exposure_warning, load_credentials
 
@@ -59,10 +60,12 @@ def highlight(text: str, quote: str) -> str:
             + html.escape(text[i + len(quote):]))
 
 
-def _byline(meta: dict, doc_id: str, page: int | None = None) -> str:
+def _byline(result: SearchResult | None, doc_id: str, page: int | None = None) -> str:
     """Publisher · date · doc id · page (PDFs: the cited sentence's page, else the passage's)."""
-    parts = [str(meta[k]) for k in ("publisher", "published") if meta.get(k)]
-    label = f"p. {page}" if page else page_label(meta)
+    parts, label = [], page_label(page)
+    if result is not None:
+        parts = [v for v in (result.meta.publisher, result.meta.published) if v]
+        label = label or result.page_label
     return html.escape(" · ".join(parts + [doc_id] + ([label] if label else [])))
 
 
@@ -130,29 +133,44 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def shown_as_evidence(sentence: str) -> bool:
+    """Whether an evidence sentence is worth showing under a refusal: a full sentence (not a
+    heading such as 「この記事の監修」) that states rather than asks (not the article's rhetorical
+    「なぜ今、OpenAIはこの一手を選んだのか。」). The quote an answer leads with follows the same rule."""
+    return is_full_sentence(sentence) and not is_question(sentence)
+
+
 def render_sources(answer: Answer) -> str:
     """The numbered sources of an answer (cited sentence highlighted), or, for a refusal, a
-    notice and the closest passages."""
-    meta = {s.chunk_id: s.metadata for s in answer.sources}
+    notice and the evidence that was read, by article (else the closest passages)."""
     results = {s.chunk_id: s for s in answer.sources}
     if answer.refused:
         out = [f"<div class='refusal'><b>{html.escape(answer.text)}</b></div>"]
         if answer.sources:
             out.append(f"<p><b>{html.escape(prompts_for(answer.language).closest)}</b></p>")
-        if answer.evidence:  # the sentences that were read: the reader can check the refusal
-            out += [f"<div class='source closest'><b>{html.escape(e['title'])}</b><p>[{e['id']}] "
-                    f"{html.escape(e['text'])}</p></div>" for e in answer.evidence]
+        shown = [e for e in answer.evidence if shown_as_evidence(e["text"])]
+        if shown:  # the sentences that were read, by article: the reader can check the refusal
+            by_article: dict[str, list[dict]] = {}
+            for e in shown:
+                by_article.setdefault(e["doc_id"], []).append(e)
+            for doc_id, sentences in by_article.items():
+                first = sentences[0]
+                src = results.get(first.get("chunk_id"))
+                out.append(f"<div class='source closest'><b>{html.escape(first['title'])}</b> "
+                           f"<small>{_byline(src, doc_id, first.get('page'))}</small>")
+                out += [f"<p>[{e['id']}] {html.escape(e['text'])}</p>" for e in sentences]
+                out.append("</div>")
             return "\n".join(out)
         for s in answer.sources[:3]:
             out.append(f"<div class='source closest'><b>{html.escape(s.title)}</b> "
-                       f"<small>{_byline(s.metadata, s.doc_id)}</small><p>{html.escape(s.text)}</p></div>")
+                       f"<small>{_byline(s, s.doc_id)}</small><p>{html.escape(s.text)}</p></div>")
         return "\n".join(out)
     out = []
     for c in answer.citations:
         src = results.get(c.chunk_id)
         page = src.page_of(c.quote) if src is not None else getattr(c, "page", None)
         out.append(f"<div class='source' id='source-{c.n}'><b>[{c.n}] {html.escape(c.title)}</b> "
-                   f"<small>{_byline(meta.get(c.chunk_id, {}), c.doc_id, page)}</small>"
+                   f"<small>{_byline(src, c.doc_id, page)}</small>"
                    f"<p>{highlight(c.text, c.quote)}</p></div>")
     return "\n".join(out)
 
@@ -170,12 +188,17 @@ def render_answer(answer: Answer) -> str:
         for q in answer.quotes if q.translation)
 
 
+def status_box(text: str):
+    """A status message for a side-panel box, shown only when there is one."""
+    return gr.update(value=text, visible=bool(text))
+
+
 def render_evidence(event: EvidenceFound) -> str:
     """The evidence sentences the model is reading, grouped by article, while it writes."""
     out = [f"<div id='evidence'><p><b>{html.escape(prompts_for(event.language).evidence_found)}</b></p>"]
     for result, sentences in event.evidence.articles():
         out.append(f"<div class='source evidence'><b>{html.escape(result.title)}</b> "
-                   f"<small>{_byline(result.metadata, result.doc_id)}</small>")
+                   f"<small>{_byline(result, result.doc_id)}</small>")
         out += [f"<p>[{s.id}] {html.escape(s.text)}</p>" for s in sentences]
         out.append("</div>")
     return "\n".join(out + ["</div>"])
@@ -216,16 +239,15 @@ def build_app(bot: Chatbot) -> gr.Blocks:
         yield history, render_sources(answer), ""
 
     def documents() -> list[list]:
-        return [[d["title"], d.get("publisher") or "", d.get("published") or "", d["chunks"]]
-                for d in bot.documents()]
+        return [[d.title, d.publisher or "", d.published or "", d.chunks] for d in bot.documents()]
 
     def article_choices():
-        return gr.update(choices=[(f"{d['title']} ({d['doc_id']})", d["doc_id"]) for d in bot.documents()],
+        return gr.update(choices=[(f"{d.title} ({d.doc_id})", d.doc_id) for d in bot.documents()],
                          value=None)
 
     def upload(files, progress=gr.Progress()):
         if not files:
-            return "No file selected.", documents(), article_choices()
+            return status_box("No file selected."), documents(), article_choices()
         target = Path(bot.settings.corpus_dir)
         limit = int(bot.settings.upload_max_mb * 1_000_000)
         saved, created, lines = [], [], []
@@ -250,7 +272,7 @@ def build_app(bot: Chatbot) -> gr.Blocks:
             except ChatbotError as exc:
                 for dst in created:  # a file that failed ingestion does not stay in the corpus
                     dst.unlink(missing_ok=True)
-                return f"Upload failed: {exc}", documents(), article_choices()
+                return status_box(f"Upload failed: {exc}"), documents(), article_choices()
             failed = {Path(s.path).resolve() for s in report.skipped}
             for dst in created:
                 if dst.resolve() in failed:
@@ -258,36 +280,36 @@ def build_app(bot: Chatbot) -> gr.Blocks:
             lines.insert(0, f"{report.files} file(s) ingested: {report.chunks_added} chunks added, "
                             f"{report.chunks_unchanged} unchanged.")
             lines += [f"Skipped {Path(s.path).name}: {s.reason}" for s in report.skipped]
-        return "\n".join(lines), documents(), article_choices()
+        return status_box("\n".join(lines)), documents(), article_choices()
 
     def in_corpus(path: str) -> bool:
         corpus = Path(bot.settings.corpus_dir).resolve()
         return bool(path) and corpus in Path(path).resolve().parents
 
     def ask_remove(doc_id):
-        doc = next((d for d in bot.documents() if d["doc_id"] == doc_id), None)
+        doc = next((d for d in bot.documents() if d.doc_id == doc_id), None)
         if doc is None:
-            return gr.update(visible=False), "", "Choose an article to remove first."
-        fate = (f"Its file `{Path(doc['path']).name}` is deleted from the corpus folder too."
-                if in_corpus(doc["path"]) else f"Its file stays at `{doc['path']}`.")
-        text = (f"Remove **{html.escape(doc['title'])}** ({html.escape(doc_id)}, {doc['chunks']} chunks) "
+            return gr.update(visible=False), "", status_box("Choose an article to remove first.")
+        fate = (f"Its file `{Path(doc.path).name}` is deleted from the corpus folder too."
+                if in_corpus(doc.path) else f"Its file stays at `{doc.path}`.")
+        text = (f"Remove **{html.escape(doc.title)}** ({html.escape(doc_id)}, {doc.chunks} chunks) "
                 f"from the index? Answers will no longer use it. {html.escape(fate)}")
-        return gr.update(visible=True), text, ""
+        return gr.update(visible=True), text, status_box("")
 
     def confirm_remove(doc_id):
         try:
-            doc = next((d for d in bot.documents() if d["doc_id"] == doc_id), None)
-            result = bot.remove(doc_id, delete_file=bool(doc and in_corpus(doc["path"])))
+            doc = next((d for d in bot.documents() if d.doc_id == doc_id), None)
+            result = bot.remove(doc_id, delete_file=bool(doc and in_corpus(doc.path)))
         except ChatbotError as exc:
-            return gr.update(visible=False), f"Not removed: {exc}", documents(), article_choices()
-        fate = "file deleted" if result["file_deleted"] else "file kept"
-        message = f"Removed {result['doc_id']}: {result['chunks_removed']} chunks, {fate}."
-        return gr.update(visible=False), message, documents(), article_choices()
+            return gr.update(visible=False), status_box(f"Not removed: {exc}"), documents(), article_choices()
+        fate = "file deleted" if result.file_deleted else "file kept"
+        message = f"Removed {result.doc_id}: {result.chunks_removed} chunks, {fate}."
+        return gr.update(visible=False), status_box(message), documents(), article_choices()
 
     def pick_row(evt: gr.SelectData):
         docs = bot.documents()
         row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-        return docs[row]["doc_id"] if isinstance(row, int) and 0 <= row < len(docs) else None
+        return docs[row].doc_id if isinstance(row, int) and 0 <= row < len(docs) else None
 
     s = bot.settings
     with gr.Blocks(title="News QA") as app:
@@ -317,10 +339,11 @@ def build_app(bot: Chatbot) -> gr.Blocks:
                     with gr.Row():
                         remove_yes = gr.Button("Yes, remove it", variant="stop", elem_id="remove-yes")
                         remove_no = gr.Button("Cancel", elem_id="remove-cancel")
-                removed = gr.Textbox(label="Remove", interactive=False, elem_id="remove-status")
+                # status boxes stay hidden until there is something to say
+                removed = gr.Textbox(label="Remove", interactive=False, elem_id="remove-status", visible=False)
                 files = gr.File(file_count="multiple", elem_id="upload",
                                 label=f"Add articles (.md, .txt, .html, .pdf; up to {s.upload_max_mb:g} MB each)")
-                status = gr.Textbox(label="Upload", interactive=False, elem_id="upload-status")
+                status = gr.Textbox(label="Upload", interactive=False, elem_id="upload-status", visible=False)
         for trigger in (box.submit, send.click):
             trigger(respond, [box, chat, k], [chat, sources, box], concurrency_limit=8)
         clear.click(lambda: ([], ""), None, [chat, sources])

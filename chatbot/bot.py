@@ -13,19 +13,16 @@ from langchain_core.runnables import Runnable
 
 from .answer import Answer, StreamEvent, final_answer
 from .chain import AnswerChain
-from .chunking import split_sentences
 from .config import Settings
 from .embeddings import ChatbotEmbeddings, PassageVectors, get_embeddings
 from .errors import DocumentNotFoundError, EmptyIndexError, InvalidQuestionError, QuestionTooLongError
 from .history import History
-from .ingest import IngestReport, Progress, ingest, remove
+from .ingest import IndexedDocument, IngestReport, Progress, Removed, ingest, list_documents, remove
 from .llm import aux_model, get_chat_model
 from .retrieval import HybridRetriever, SearchResult
+from .rules import MAX_QUERY_CHARS, MAX_QUESTION_CHARS
 from .store import ChunkStore
 from .summaries import Summaries
-
-MAX_QUERY_CHARS = 2000  # longer search queries are cut; the embedder sees 512 tokens anyway
-MAX_QUESTION_CHARS = 2000  # longer questions are rejected with a message (they would crowd out the sources)
 
 
 class Chatbot:
@@ -116,18 +113,15 @@ class Chatbot:
                progress: Progress | None = None, root: str | Path | None = None) -> IngestReport:
         """Ingest files or folders (default: the corpus dir); unchanged files cost nothing.
 
-        A single file below ``root`` (default: the corpus dir) gets the doc id it has when the whole
+        A file or folder below ``root`` (default: the corpus dir) gets the doc id it has when the whole
         of ``root`` is ingested (``corpus/sub/a.md``).
         """
         with self._write_lock:
             if rebuild:
                 self.store.reset()
-            report = ingest(list(paths) or [self.settings.corpus_dir], self.store, self.embeddings,
-                            self.settings, prune=prune, progress=progress, home=root)
-            if report.chunks_added:
-                # Embed every new sentence now, so that choosing evidence at question time is a lookup.
-                _, texts, _ = self.store.all_texts()
-                self.sentence_vectors.warm([t[s:e] for t in texts for s, e in split_sentences(t)])
+                self.sentence_vectors.clear()
+            report = ingest(list(paths) or [self.settings.corpus_dir], self.store, self.embeddings, self.settings,
+                            prune=prune, progress=progress, sentences=self.sentence_vectors, home=root)
             for doc in report.documents:
                 if doc["status"] != "unchanged" or not self.summaries.has(doc["doc_id"]):
                     self.summaries.update(doc["doc_id"])
@@ -140,42 +134,26 @@ class Chatbot:
             raise EmptyIndexError()
         return self.retriever.search(query[:MAX_QUERY_CHARS], k)
 
-    def documents(self) -> list[dict]:
-        """One row per ingested document: doc_id, title, publisher, published, chunks, source,
-        path, format, pages (PDFs: the last page a chunk reaches) and ingested_at (UTC, ISO 8601)."""
-        rows: dict[str, dict] = {}
-        for meta in self.store.all_metadata().values():
-            row = rows.setdefault(meta["doc_id"], {
-                "doc_id": meta["doc_id"], "title": meta.get("title", ""),
-                "publisher": meta.get("publisher"), "published": meta.get("published"), "chunks": 0,
-                "source": meta.get("source", ""), "path": meta.get("path", ""), "format": meta.get("format"),
-                "pages": None, "ingested_at": meta.get("ingested_at")})
-            row["chunks"] += 1
-            page = meta.get("page_end") or meta.get("page")
-            if page:
-                row["pages"] = max(row["pages"] or 0, int(page))
-            if (meta.get("ingested_at") or "") > (row["ingested_at"] or ""):
-                row["ingested_at"] = meta["ingested_at"]
-        return sorted(rows.values(), key=lambda r: r["doc_id"])
+    def documents(self) -> list[IndexedDocument]:
+        """Every ingested article (doc id, title, publisher, date, chunks, file, format, pages, when)."""
+        return list_documents(self.store)
 
-    def remove(self, doc_id: str | Path, delete_file: bool = False) -> dict:
+    def remove(self, doc_id: str | Path, delete_file: bool = False) -> Removed:
         """Remove one article's chunks from the index, by doc id or by its file's path.
 
         The file stays (so the next ingest of its folder adds it again) unless ``delete_file``.
-        Returns ``{"doc_id", "chunks_removed", "path", "file_deleted"}``; raises
-        :class:`DocumentNotFoundError` when no ingested article matches.
+        Raises :class:`DocumentNotFoundError` when no ingested article matches.
         """
         with self._write_lock:
-            removed = remove(self.store, doc_id)
-        if removed is None:
-            raise DocumentNotFoundError(str(doc_id))
-        found_id, n, path = removed
-        self.summaries.remove(found_id)
-        deleted = False
+            removed = remove(self.store, doc_id, self.sentence_vectors)
+            if removed is None:
+                raise DocumentNotFoundError(str(doc_id))
+            self.summaries.remove(removed.doc_id)
+        path = removed.path
         if delete_file and path and os.path.isfile(path) and not os.path.islink(path):
             os.unlink(path)
-            deleted = True
-        return {"doc_id": found_id, "chunks_removed": n, "path": path, "file_deleted": deleted}
+            removed.file_deleted = True
+        return removed
 
 
 def check_question(text: str) -> str:

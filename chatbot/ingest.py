@@ -5,6 +5,10 @@ chunks whose text is new. Order of writes: add all new chunks (in batches), then
 metadata of kept ones, then delete stale ones. A crash at any point leaves each affected
 document inconsistent (chunks with mixed ``doc_hash`` or a wrong count), so the next run
 re-plans it and repairs the store.
+
+The sentences of each new chunk are embedded into the sentence-vector cache (``PassageVectors``)
+before the chunk is written, so a stored chunk always has them; deleted chunks' sentence records
+are dropped after the chunks are, and a sentence's vector goes when no chunk holds it.
 """
 
 from __future__ import annotations
@@ -17,14 +21,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from .chunking import CHUNKER_VERSION, Chunk, chunk_text
+from .chunking import CHUNKER_VERSION, Chunk, chunk_text, split_sentences
 from .config import Settings
-from .documents import LOADER_VERSION, Document, Skipped, load_documents
-from .embeddings import ChatbotEmbeddings
-from .store import ChunkStore
+from .loaders import LOADER_VERSION, Document, Skipped, load_documents
+from .embeddings import ChatbotEmbeddings, PassageVectors
+from .rules import EMBED_BATCH, PROGRESS_STEP
+from .store import ChunkMeta, ChunkStore
 
-EMBED_BATCH = 32  # chunks per store write; small enough that a crash loses little work
-PROGRESS_STEP = 4  # chunks embedded between progress updates
 Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
 
 
@@ -64,36 +67,25 @@ def _doc_hash(doc: Document, settings: Settings) -> str:
 
 
 def chunk_metadata(doc: Document, chunk: Chunk, doc_hash: str, n_chunks: int, model_id: str,
-                   ingested_at: str = "") -> dict:
-    """Everything stored with a chunk (Chroma accepts only scalar values).
-
-    PDF chunks carry ``page`` (the page the chunk starts on) and, when the chunk runs onto
-    later pages, ``page_end`` and ``page_starts`` (``"4:1203,5:2410"``: page 4 begins at
-    document offset 1203, ...; see :meth:`SearchResult.page_at`).
-    """
-    meta = {
-        "doc_id": doc.doc_id, "title": doc.title, "source": doc.source, "path": doc.path,
-        "chunk_index": chunk.index, "start": chunk.start, "end": chunk.end,
-        "content_hash": chunk.content_hash, "doc_hash": doc_hash, "n_chunks": n_chunks,
-        "embedding_model": model_id,
-    }
+                   ingested_at: str = "") -> ChunkMeta:
+    """Everything stored with a chunk (see :class:`ChunkMeta`)."""
+    meta = ChunkMeta(
+        doc_id=doc.doc_id, title=doc.title, source=doc.source, path=doc.path, chunk_index=chunk.index,
+        start=chunk.start, end=chunk.end, content_hash=chunk.content_hash, doc_hash=doc_hash, n_chunks=n_chunks,
+        embedding_model=model_id, ingested_at=ingested_at or None,
+        format=str(doc.details["format"]) if doc.details.get("format") else None,
+        encoding=str(doc.details["encoding"]) if doc.details.get("encoding") else None)
     for key in ("publisher", "author", "supervisor", "published", "language", "url"):
         value = doc.metadata.get(key)
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            meta[key] = str(value)
-    for key in ("format", "encoding"):
-        if doc.details.get(key):
-            meta[key] = str(doc.details[key])
+            setattr(meta, key, str(value))
     if doc.pages:
         first, last = doc.page_at(chunk.start), doc.page_at(max(chunk.start, chunk.end - 1))
-        meta["page"] = first
+        meta.page = first
         if last != first:
-            meta["page_end"] = last
+            meta.page_end = last
             # where each later page begins (document offsets), so a sentence's own page can be told
-            meta["page_starts"] = ",".join(f"{n}:{start}" for n, start, _ in doc.pages
-                                           if chunk.start < start < chunk.end)
-    if ingested_at:
-        meta["ingested_at"] = ingested_at
+            meta.page_starts = [(n, start) for n, start, _ in doc.pages if chunk.start < start < chunk.end]
     return meta
 
 
@@ -109,15 +101,20 @@ def ingest(
     settings: Settings,
     prune: bool = False,
     progress: Progress | None = None,
+    sentences: PassageVectors | None = None,
     home: str | Path | None = None,
 ) -> IngestReport:
     """Bring the store in line with the files under ``paths``; see the module docstring.
-    Doc ids of single files below ``home`` (default: the corpus dir) are relative to it."""
-    docs, skipped = load_documents(paths, home=Path(home or settings.corpus_dir))
+
+    With ``sentences``, the sentences of every new chunk are embedded there before the chunk is
+    written (so a stored chunk always has its sentence vectors), and the records of deleted
+    chunks are dropped after they are deleted. Doc ids of files and folders below ``home``
+    (default: the corpus dir) are relative to it."""
+    if sentences is not None:
+        _record_stored_chunks(store, sentences)
+    docs, skipped = load_documents(paths, home=Path(home or settings.corpus_dir), settings=settings)
     report = IngestReport(files=len(docs), skipped=skipped)
-    by_doc: dict[str, dict[str, dict]] = defaultdict(dict)
-    for cid, meta in store.all_metadata().items():
-        by_doc[meta.get("doc_id", "")][cid] = meta
+    by_doc = store.by_document()
 
     unique: dict[str, Document] = {}
     for doc in docs:
@@ -127,7 +124,7 @@ def ingest(
     for doc in unique.values():
         dh = _doc_hash(doc, settings)
         old = by_doc.get(doc.doc_id, {})
-        if old and all(m.get("doc_hash") == dh and m.get("n_chunks") == len(old) for m in old.values()):
+        if old and all(m.doc_hash == dh and m.n_chunks == len(old) for m in old.values()):
             report.chunks_unchanged += len(old)
             report.documents.append(_file_details(doc, "unchanged", len(old)))
             continue
@@ -141,9 +138,9 @@ def ingest(
         report.documents.append(_file_details(doc, "updated" if old else "added", len(chunks)))
 
     total = sum(sum(1 for i in ids if i not in old) for _, _, ids, _, old in plans)
-    pending: list[tuple[str, str, dict]] = []  # chunks to embed, written in batches across documents
+    pending: list[tuple[str, str, ChunkMeta]] = []  # chunks to embed, written in batches across documents
     kept_ids: list[str] = []
-    kept_metas: list[dict] = []
+    kept_metas: list[ChunkMeta] = []
     stale: list[str] = []
 
     def flush() -> None:
@@ -151,6 +148,8 @@ def ingest(
         vectors: list[list[float]] = []
         for j in range(0, len(texts), PROGRESS_STEP):
             vectors += embeddings.embed_passages(texts[j:j + PROGRESS_STEP]).tolist()
+            if sentences is not None:  # evidence at question time becomes a lookup
+                sentences.add({cid: sentence_texts(text) for cid, text, _ in pending[j:j + PROGRESS_STEP]})
             if progress:
                 progress(report.chunks_added + len(vectors), total)
         store.add([cid for cid, _, _ in pending], vectors, texts, [meta for _, _, meta in pending])
@@ -176,13 +175,17 @@ def ingest(
     # Updates and deletes come after every add: until then the old chunks still answer queries.
     store.update_metadata(kept_ids, kept_metas)
     store.delete(stale)
+    if sentences is not None:
+        sentences.forget(stale)
     report.chunks_unchanged += len(kept_ids)
     report.chunks_removed += len(stale)
 
     if prune:
         gone = [cid for chunks in by_doc.values() for cid, m in chunks.items()
-                if m.get("doc_id") not in unique and not os.path.exists(m.get("path", ""))]
+                if m.doc_id not in unique and not os.path.exists(m.path)]
         store.delete(gone)
+        if sentences is not None:
+            sentences.forget(gone)
         report.chunks_removed += len(gone)
 
     if plans or (prune and report.chunks_removed):
@@ -190,12 +193,68 @@ def ingest(
     return report
 
 
-def find_document(store: ChunkStore, doc_id_or_path: str | Path) -> tuple[str, dict[str, dict]] | None:
+def sentence_texts(text: str) -> list[str]:
+    """The sentences of a chunk, as evidence selection scores them."""
+    return [text[s:e] for s, e in split_sentences(text)]
+
+
+def _record_stored_chunks(store: ChunkStore, sentences: PassageVectors) -> None:
+    """A sentence cache from before it recorded chunks: record (and embed, where missing) the
+    sentences of every stored chunk, once, so that removals know which sentences are shared."""
+    if sentences.chunks_recorded() == 0 and store.count() > 0:
+        ids, texts, _ = store.all_texts()
+        sentences.add({cid: sentence_texts(text) for cid, text in zip(ids, texts)})
+
+
+@dataclass
+class IndexedDocument:
+    """One ingested article, as ``chatbot list`` shows it; ``to_dict`` is its ``--json`` row."""
+
+    doc_id: str
+    title: str
+    publisher: str | None
+    published: str | None
+    chunks: int
+    source: str
+    path: str
+    format: str | None
+    pages: int | None  # PDFs: the last page a chunk reaches
+    ingested_at: str | None  # UTC, ISO 8601: the latest write of any of its chunks
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def list_documents(store: ChunkStore) -> list[IndexedDocument]:
+    """Every ingested article, by doc id."""
+    out = []
+    for doc_id, chunks in sorted(store.by_document().items()):
+        metas = list(chunks.values())
+        first = metas[0]
+        pages = [m.last_page for m in metas if m.last_page]
+        out.append(IndexedDocument(
+            doc_id, first.title, first.publisher, first.published, len(metas), first.source, first.path,
+            first.format, max(pages) if pages else None, max((m.ingested_at or "" for m in metas), default="") or None))
+    return out
+
+
+@dataclass
+class Removed:
+    """What removing an article did; ``to_dict`` is ``chatbot remove --json``."""
+
+    doc_id: str
+    chunks_removed: int
+    path: str  # its file
+    file_deleted: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def find_document(store: ChunkStore, doc_id_or_path: str | Path) -> tuple[str, dict[str, ChunkMeta]] | None:
     """The ingested document named by its doc id, or by its file's path (as given at ingest, or
     any path to the same file): ``(doc_id, {chunk_id: metadata})``, or None."""
-    by_doc: dict[str, dict[str, dict]] = defaultdict(dict)
-    for cid, meta in store.all_metadata().items():
-        by_doc[meta.get("doc_id", "")][cid] = meta
+    by_doc = store.by_document()
     key = str(doc_id_or_path)
     if key in by_doc:
         return key, by_doc[key]
@@ -205,18 +264,23 @@ def find_document(store: ChunkStore, doc_id_or_path: str | Path) -> tuple[str, d
         resolved = None
     for doc_id, chunks in by_doc.items():
         meta = next(iter(chunks.values()))
-        if key == meta.get("source") or (resolved and resolved == meta.get("path")):
+        if key == meta.source or (resolved and resolved == meta.path):
             return doc_id, chunks
     return None
 
 
-def remove(store: ChunkStore, doc_id_or_path: str | Path) -> tuple[str, int, str] | None:
-    """Delete every chunk of one document: ``(doc_id, chunks removed, its file's path)``, or None
-    when no ingested document matches. The file itself is left alone."""
+def remove(store: ChunkStore, doc_id_or_path: str | Path, sentences: PassageVectors | None = None) -> Removed | None:
+    """Delete every chunk of one document (and, with ``sentences``, the vectors of its sentences
+    that no other chunk holds), or return None when no ingested document matches. The file itself
+    is left alone."""
+    if sentences is not None:
+        _record_stored_chunks(store, sentences)
     found = find_document(store, doc_id_or_path)
     if found is None:
         return None
     doc_id, chunks = found
     store.delete(sorted(chunks))
+    if sentences is not None:
+        sentences.forget(sorted(chunks))
     store.bump_generation()
-    return doc_id, len(chunks), next(iter(chunks.values())).get("path", "")
+    return Removed(doc_id, len(chunks), next(iter(chunks.values())).path)

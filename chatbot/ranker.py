@@ -209,11 +209,7 @@ _CAPTION = re.compile(r"^\s*(?:図|表|写真|画像|出所|出典|資料|Figure
 
 def _article_position(c: Candidate) -> float:
     """Where the sentence's passage sits in its article: 0 = the first chunk, 1 = the last."""
-    meta = c.result.metadata
-    try:
-        return int(meta.get("chunk_index", 0)) / max(int(meta.get("n_chunks", 1)) - 1, 1)
-    except (TypeError, ValueError):
-        return 0.0
+    return c.result.meta.chunk_index / max(c.result.meta.n_chunks - 1, 1)
 
 
 @dataclass(frozen=True)

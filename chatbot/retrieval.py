@@ -20,12 +20,20 @@ from pydantic import ConfigDict
 from .config import Settings
 from .embeddings import ChatbotEmbeddings
 from .lexical import BM25Index, tokenize
-from .store import ChunkStore
+from .store import ChunkMeta, ChunkStore
+
+
+def page_label(page: int | None, page_end: int | None = None) -> str:
+    """``p. 3`` or ``pp. 3–4`` for a span of a PDF, else ``""`` (for citations and sources)."""
+    if not page:
+        return ""
+    return f"pp. {page}–{page_end}" if page_end and page_end != page else f"p. {page}"
 
 
 @dataclass
 class SearchResult:
-    """One retrieved passage; ``score`` is the fused score (higher is better)."""
+    """One retrieved passage; ``score`` is the fused score (higher is better). For a PDF, ``page``
+    to ``page_end`` (``pages``) are the pages it is on and :meth:`page_at` the page of an offset."""
 
     rank: int
     doc_id: str
@@ -38,16 +46,24 @@ class SearchResult:
     bm25: float | None = None  # BM25 score, if the keyword search found it
     start: int = 0
     end: int = 0
-    metadata: dict = field(default_factory=dict)
+    meta: ChunkMeta = None  # type: ignore[assignment]  # the stored metadata of the passage's best chunk
     page: int | None = None  # PDFs: the page the passage starts on
     page_end: int | None = None  # PDFs: the last page, when the passage runs onto later pages
+    page_starts: list[tuple[int, int]] = field(default_factory=list)  # PDFs: (page, document offset) of later pages
+
+    def __post_init__(self) -> None:
+        if self.meta is None:
+            self.meta = ChunkMeta(self.doc_id, self.title, self.source)
+
+    @property
+    def pages(self) -> list[int]:
+        """Every PDF page the passage is on (``[]`` for articles that are not PDFs)."""
+        return list(range(self.page, (self.page_end or self.page) + 1)) if self.page else []
 
     @property
     def page_label(self) -> str:
         """``p. 3`` or ``pp. 3–4`` for a passage of a PDF, else ``""`` (for citations)."""
-        if not self.page:
-            return ""
-        return f"pp. {self.page}–{self.page_end}" if self.page_end and self.page_end != self.page else f"p. {self.page}"
+        return page_label(self.page, self.page_end)
 
     def page_of(self, quote: str) -> int | None:
         """The PDF page of ``quote`` (a sentence of this passage, e.g. a citation's), else the
@@ -59,29 +75,30 @@ class SearchResult:
         """The PDF page of character ``offset`` of this passage's ``text`` (e.g. a cited
         sentence's start), or None for articles that are not PDFs."""
         page = self.page
-        for item in str(self.metadata.get("page_starts") or "").split(","):
-            number, _, start = item.partition(":")
-            if number and start and self.start + offset >= int(start):
-                page = int(number)
+        for number, start in self.page_starts:
+            if self.start + offset >= start:
+                page = number
         return page
 
     @property
     def byline(self) -> str:
         """Publisher, author and date of the article, as far as its front matter gives them."""
-        return ", ".join(str(self.metadata[k]) for k in ("publisher", "author", "published") if self.metadata.get(k))
+        return self.meta.byline
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        d.pop("metadata")
+        for key in ("meta", "page_starts"):
+            d.pop(key)
+        d["pages"] = self.pages
         return d
 
     @classmethod
-    def of_chunk(cls, chunk_id: str, text: str, meta: dict, rank: int = 1, score: float = 0.0, **scores) -> SearchResult:
-        """A passage that is one stored chunk (``meta``: its store metadata)."""
-        return cls(rank=rank, doc_id=meta.get("doc_id", ""), title=meta.get("title", ""), source=meta.get("source", ""),
-                   chunk_id=chunk_id, text=text, score=score, start=int(meta.get("start", 0)),
-                   end=int(meta.get("end", 0)), metadata=meta, page=_int_or_none(meta.get("page")),
-                   page_end=_int_or_none(meta.get("page_end")), **scores)
+    def of_chunk(cls, chunk_id: str, text: str, meta: ChunkMeta, rank: int = 1, score: float = 0.0,
+                 **scores) -> SearchResult:
+        """A passage that is one stored chunk (``meta``: its stored metadata)."""
+        return cls(rank=rank, doc_id=meta.doc_id, title=meta.title, source=meta.source, chunk_id=chunk_id, text=text,
+                   score=score, start=meta.start, end=meta.end, meta=meta, page=meta.page, page_end=meta.page_end,
+                   page_starts=list(meta.page_starts), **scores)
 
 
 @dataclass
@@ -90,7 +107,7 @@ class Candidate:
 
     chunk_id: str
     text: str
-    metadata: dict
+    meta: ChunkMeta
     score: float
 
 
@@ -99,7 +116,7 @@ class _KeywordSnapshot:
     index: BM25Index
     ids: list[str]
     texts: list[str]
-    metas: list[dict]
+    metas: list[ChunkMeta]
 
 
 class _KeywordIndex:
@@ -149,7 +166,7 @@ class HybridRetriever(BaseRetriever):
     def dense_candidates(self, query: str, n: int) -> list[Candidate]:
         """Nearest chunks by embedding; score = cosine similarity."""
         vector = self.embeddings.embed_queries([query])[0]
-        return [Candidate(h.chunk_id, h.text, h.metadata, 1.0 - h.distance) for h in self.store.query(vector, n)]
+        return [Candidate(h.chunk_id, h.text, h.meta, 1.0 - h.distance) for h in self.store.query(vector, n)]
 
     def bm25_candidates(self, query: str, n: int) -> list[Candidate]:
         """Best chunks by BM25 over morphemes; the index is rebuilt only when the store changed."""
@@ -168,8 +185,8 @@ def as_document(r: SearchResult) -> LCDocument:
     stored metadata with, always present (None when unknown), ``doc_id``, ``title``,
     ``publisher``, ``published``, ``source``, ``page`` (PDFs), and this passage's rank and scores."""
     return LCDocument(page_content=r.text, id=r.chunk_id,
-                      metadata={**r.metadata, "doc_id": r.doc_id, "title": r.title,
-                                "publisher": r.metadata.get("publisher"), "published": r.metadata.get("published"),
+                      metadata={**r.meta.to_chroma(), "doc_id": r.doc_id, "title": r.title,
+                                "publisher": r.meta.publisher, "published": r.meta.published,
                                 "source": r.source, "page": r.page, "page_end": r.page_end, "rank": r.rank,
                                 "score": r.score, "dense": r.dense, "bm25": r.bm25, "chunk_id": r.chunk_id})
 
@@ -190,7 +207,7 @@ def fuse(dense: list[Candidate], bm25: list[Candidate], k: int, method: str = "c
             continue
         lo, hi = min(c.score for c in cands), max(c.score for c in cands)
         for rank, c in enumerate(cands, start=1):
-            e = found.setdefault(c.chunk_id, {"text": c.text, "meta": c.metadata, "score": 0.0})
+            e = found.setdefault(c.chunk_id, {"text": c.text, "meta": c.meta, "score": 0.0})
             e[name] = c.score
             if method == "rrf":
                 e["score"] += weight / (rrf_k + rank)
@@ -209,36 +226,28 @@ def _merge_neighbours(ranked: list[tuple[str, dict]], k: int) -> list[SearchResu
     better-ranked one (the same article ingested twice). Merged text stays an exact slice."""
     results: list[SearchResult] = []
     for cid, e in ranked:
-        meta, text = e["meta"], e["text"]
-        start, end = int(meta.get("start", 0)), int(meta.get("end", 0))
+        meta: ChunkMeta = e["meta"]
+        text, start, end = e["text"], meta.start, meta.end
         twin = next((r for r in results if r.text == text or (
-            r.doc_id == meta.get("doc_id") and start < r.end and end > r.start)), None)
+            r.doc_id == meta.doc_id and start < r.end and end > r.start)), None)
         if twin is not None:
             if twin.text != text:
                 if start < twin.start:
                     twin.text, twin.start = text[: twin.start - start] + twin.text, start
-                    if meta.get("page") and twin.page:
+                    if meta.page and twin.page:
                         twin.page_end = max(twin.page_end or twin.page, twin.page)
-                        twin.page = min(twin.page, int(meta["page"]))
+                        twin.page = min(twin.page, meta.page)
                 if end > twin.end:
                     twin.text, twin.end = twin.text + text[len(text) - (end - twin.end):], end
-                    last = meta.get("page_end") or meta.get("page")
-                    if last and twin.page:
-                        twin.page_end = max(twin.page_end or twin.page, int(last))
+                    if meta.last_page and twin.page:
+                        twin.page_end = max(twin.page_end or twin.page, meta.last_page)
                 if twin.page_end == twin.page:
                     twin.page_end = None
-                if meta.get("page_starts"):
-                    both = f"{twin.metadata.get('page_starts') or ''},{meta['page_starts']}"
-                    starts = sorted({x for x in both.split(",") if x}, key=lambda x: int(x.split(":")[1]))
-                    # a new dict: the stored metadata is shared with the BM25 snapshot
-                    twin.metadata = {**twin.metadata, "page_starts": ",".join(starts)}
+                if meta.page_starts:
+                    twin.page_starts = sorted(set(twin.page_starts) | set(meta.page_starts), key=lambda p: p[1])
             continue
         if len(results) == k:
             break
         results.append(SearchResult.of_chunk(cid, text, meta, len(results) + 1, e["score"],
                                              dense=e.get("dense"), bm25=e.get("bm25")))
     return results
-
-
-def _int_or_none(value) -> int | None:
-    return int(value) if value not in (None, "") else None

@@ -111,3 +111,31 @@ SUMMARY_DIVERSITY = 0.5
 # Lines of history shown when rewriting a follow-up, and the characters kept of each.
 HISTORY_TURNS = 4
 HISTORY_CHARS = 300
+
+
+# =================================================================================================
+# Input and ingest limits (chatbot.bot, chatbot.ingest, chatbot.loaders). Not answer cut-offs:
+# they bound the work of one call and decide when a file is no article. Design choices from the
+# first versions (11-23 to 11-25), not tuned on data; the sizes a user may want to change are
+# Settings (max_file_mb, max_pdf_mb, upload_max_mb).
+# =================================================================================================
+# A longer question is rejected with a message (InvalidQuestionError): it would crowd the evidence
+# out of the 4k-token context, and no article question needs it.
+MAX_QUESTION_CHARS = 2000
+# A longer search query (`chatbot search`, Chatbot.search) is cut: e5 reads 512 tokens anyway.
+MAX_QUERY_CHARS = 2000
+# Chunks embedded before each store write: small enough that a crash loses little work, large
+# enough that a Chroma server sees few requests.
+EMBED_BATCH = 32
+# Chunks embedded between progress updates (the CLI's bar, the web upload's progress).
+PROGRESS_STEP = 4
+# A PDF whose text layer has fewer non-space characters than this has none (a scan: no OCR).
+PDF_MIN_TEXT_CHARS = 20
+# A PDF whose text is more than this share unreadable (fonts without a Unicode mapping) is skipped.
+PDF_MAX_UNREADABLE = 0.3
+# A title taken from a file's first line (a plain-text headline, a PDF's first line) is at most this
+# long; a longer first line is body text.
+MAX_TITLE_LINE_CHARS = 80
+# A line at the top or bottom of at least this share of a PDF's pages (and of 2 pages) is a running
+# header or footer, dropped from the text.
+RUNNING_LINE_SHARE = 0.5

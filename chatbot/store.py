@@ -7,7 +7,7 @@ a query with another model fails with an error that names the fix instead of ret
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from urllib.parse import urlparse
 
 import chromadb
@@ -20,12 +20,95 @@ _PAGE = 2000  # rows per get/add call; keeps requests to a Chroma server small
 
 
 @dataclass
+class ChunkMeta:
+    """Everything stored with a chunk. Chroma takes only scalars: :meth:`to_chroma` writes the
+    stored form (unset optional fields left out) and :meth:`from_chroma` reads it back.
+
+    PDF chunks carry ``page`` (the page the chunk starts on) and, when the chunk runs onto later
+    pages, ``page_end`` and ``page_starts``: ``(page, document offset where it begins)`` of each
+    later page, stored as ``"4:1203,5:2410"``.
+    """
+
+    doc_id: str
+    title: str = ""
+    source: str = ""  # the path as given at ingest, for display
+    path: str = ""  # the absolute path, to find deleted files
+    chunk_index: int = 0
+    start: int = 0  # character offsets of the chunk in the document's normalized text
+    end: int = 0
+    content_hash: str = ""  # of the file
+    doc_hash: str = ""  # of the file and the way it was read and chunked (see ingest)
+    n_chunks: int = 0
+    embedding_model: str = ""
+    publisher: str | None = None
+    author: str | None = None
+    supervisor: str | None = None
+    published: str | None = None
+    language: str | None = None
+    url: str | None = None
+    format: str | None = None  # markdown, text, html, pdf
+    encoding: str | None = None
+    page: int | None = None
+    page_end: int | None = None
+    page_starts: list[tuple[int, int]] = field(default_factory=list)
+    ingested_at: str | None = None  # UTC, ISO 8601
+
+    def to_chroma(self) -> dict:
+        """The stored form: scalars only, unset fields left out."""
+        out: dict = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "page_starts":
+                value = ",".join(f"{n}:{start}" for n, start in value)
+            if value is not None and value != "" or f.name in _ALWAYS:
+                out[f.name] = value
+        return out
+
+    @classmethod
+    def from_chroma(cls, meta: dict) -> "ChunkMeta":
+        """Read the stored form (unknown keys ignored, missing ones left at their defaults)."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in (meta or {}).items() if k in known}
+        values["page_starts"] = parse_page_starts(values.get("page_starts"))
+        for key in ("page", "page_end"):
+            if values.get(key) in (None, ""):
+                values.pop(key, None)
+            else:
+                values[key] = int(values[key])
+        return cls(**{"doc_id": "", **values})
+
+    @property
+    def last_page(self) -> int | None:
+        """The last page the chunk reaches (PDFs), else None."""
+        return self.page_end or self.page
+
+    @property
+    def byline(self) -> str:
+        """Publisher, author and date of the article, as far as its front matter gives them."""
+        return ", ".join(v for v in (self.publisher, self.author, self.published) if v)
+
+
+_ALWAYS = {"doc_id", "title", "source", "path", "chunk_index", "start", "end", "content_hash", "doc_hash",
+           "n_chunks", "embedding_model"}  # written even when empty, as ingest always did
+
+
+def parse_page_starts(value) -> list[tuple[int, int]]:
+    """``"4:1203,5:2410"`` -> ``[(4, 1203), (5, 2410)]``."""
+    out = []
+    for item in str(value or "").split(","):
+        number, _, start = item.partition(":")
+        if number and start:
+            out.append((int(number), int(start)))
+    return out
+
+
+@dataclass
 class Hit:
     """One chunk returned by a vector query."""
 
     chunk_id: str
     text: str
-    metadata: dict
+    meta: ChunkMeta
     distance: float
 
 
@@ -98,43 +181,52 @@ class ChunkStore:
         """Number of chunks in the store."""
         return self._count(self.collection)
 
-    def all_metadata(self) -> dict[str, dict]:
+    def all_metadata(self) -> dict[str, ChunkMeta]:
         """``chunk_id -> metadata`` for every chunk (paged)."""
-        out: dict[str, dict] = {}
+        out: dict[str, ChunkMeta] = {}
         offset = 0
         while True:
             page = self._call(self.collection.get, include=["metadatas"], limit=_PAGE, offset=offset)
-            out.update(zip(page["ids"], page["metadatas"]))
+            out.update(zip(page["ids"], map(ChunkMeta.from_chroma, page["metadatas"])))
             if len(page["ids"]) < _PAGE:
                 return out
             offset += _PAGE
 
-    def all_texts(self) -> tuple[list[str], list[str], list[dict]]:
+    def by_document(self) -> dict[str, dict[str, ChunkMeta]]:
+        """``doc_id -> {chunk_id: metadata}`` for every chunk."""
+        out: dict[str, dict[str, ChunkMeta]] = {}
+        for cid, meta in self.all_metadata().items():
+            out.setdefault(meta.doc_id, {})[cid] = meta
+        return out
+
+    def all_texts(self) -> tuple[list[str], list[str], list[ChunkMeta]]:
         """Ids, texts and metadata of every chunk (for the keyword index)."""
         ids: list[str] = []
         texts: list[str] = []
-        metas: list[dict] = []
+        metas: list[ChunkMeta] = []
         offset = 0
         while True:
             page = self._call(self.collection.get, include=["documents", "metadatas"],
                               limit=_PAGE, offset=offset)
             ids += page["ids"]
             texts += page["documents"]
-            metas += page["metadatas"]
+            metas += map(ChunkMeta.from_chroma, page["metadatas"])
             if len(page["ids"]) < _PAGE:
                 return ids, texts, metas
             offset += _PAGE
 
-    def add(self, ids: list[str], embeddings, texts: list[str], metadatas: list[dict]) -> None:
+    def add(self, ids: list[str], embeddings, texts: list[str], metas: list[ChunkMeta]) -> None:
         """Insert or overwrite chunks."""
+        stored = [m.to_chroma() for m in metas]
         for i in range(0, len(ids), _PAGE):
             self._call(self.collection.upsert, ids=ids[i:i + _PAGE], embeddings=embeddings[i:i + _PAGE],
-                       documents=texts[i:i + _PAGE], metadatas=metadatas[i:i + _PAGE])
+                       documents=texts[i:i + _PAGE], metadatas=stored[i:i + _PAGE])
 
-    def update_metadata(self, ids: list[str], metadatas: list[dict]) -> None:
+    def update_metadata(self, ids: list[str], metas: list[ChunkMeta]) -> None:
         """Replace the metadata of existing chunks (no re-embedding)."""
+        stored = [m.to_chroma() for m in metas]
         for i in range(0, len(ids), _PAGE):
-            self._call(self.collection.update, ids=ids[i:i + _PAGE], metadatas=metadatas[i:i + _PAGE])
+            self._call(self.collection.update, ids=ids[i:i + _PAGE], metadatas=stored[i:i + _PAGE])
 
     def delete(self, ids: list[str]) -> None:
         """Remove chunks by id."""
@@ -148,7 +240,7 @@ class ChunkStore:
             return []
         res = self._call(self.collection.query, query_embeddings=[list(map(float, embedding))],
                          n_results=n, include=["documents", "metadatas", "distances"])
-        return [Hit(i, t, m, d) for i, t, m, d in
+        return [Hit(i, t, ChunkMeta.from_chroma(m), d) for i, t, m, d in
                 zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])]
 
     def get(self, ids: list[str]) -> list[Hit]:
@@ -156,14 +248,15 @@ class ChunkStore:
         found: dict[str, Hit] = {}
         for i in range(0, len(ids), _PAGE):
             page = self._call(self.collection.get, ids=ids[i:i + _PAGE], include=["documents", "metadatas"])
-            found.update((c, Hit(c, t, m, 0.0)) for c, t, m in zip(page["ids"], page["documents"], page["metadatas"]))
+            found.update((c, Hit(c, t, ChunkMeta.from_chroma(m), 0.0))
+                         for c, t, m in zip(page["ids"], page["documents"], page["metadatas"]))
         return [found[c] for c in ids if c in found]
 
     def chunks_of(self, doc_id: str) -> list[Hit]:
         """Every chunk of one document, in text order."""
         page = self._call(self.collection.get, where={"doc_id": doc_id}, include=["documents", "metadatas"])
-        hits = [Hit(c, t, m, 0.0) for c, t, m in zip(page["ids"], page["documents"], page["metadatas"])]
-        return sorted(hits, key=lambda h: int(h.metadata.get("start", 0)))
+        hits = [Hit(c, t, ChunkMeta.from_chroma(m), 0.0) for c, t, m in zip(page["ids"], page["documents"], page["metadatas"])]
+        return sorted(hits, key=lambda h: h.meta.start)
 
     def generation(self) -> str:
         """Changes whenever the collection content changes (used to refresh the keyword index)."""

@@ -64,7 +64,7 @@ class Summaries:
         with self._db() as db:
             rows = db.execute("SELECT chunk_id, start, end FROM central WHERE doc_id = ? ORDER BY position",
                               (doc_id,)).fetchall()
-        chunks = {h.chunk_id: SearchResult.of_chunk(h.chunk_id, h.text, h.metadata)
+        chunks = {h.chunk_id: SearchResult.of_chunk(h.chunk_id, h.text, h.meta)
                   for h in self.store.get(sorted({r[0] for r in rows}))}
         sentences = [(chunks[c], s, e) for c, s, e in rows if c in chunks]
         sentences.sort(key=lambda x: x[0].start + x[1])

@@ -3,26 +3,17 @@ plain-text "Sources" list, shared by the OpenAI-compatible API, the MCP server a
 runnable, so every entry point shows the same citations the same way.
 
 Built only from the public fields of :class:`~chatbot.Answer`, :class:`~chatbot.SearchResult` and
-the rows of :meth:`Chatbot.documents`; :func:`value_of` reads a metadata or row value whether it is a
-dict or a dataclass.
+the rows of :meth:`Chatbot.documents`.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+
+from .store import ChunkMeta
 
 SOURCES_HEADER = {"ja": "出典:", "en": "Sources:"}
 QUOTE_MARKS = {"ja": ("「", "」"), "en": ("“", "”")}
-
-
-def value_of(obj: Any, key: str, default: Any = None) -> Any:
-    """``obj[key]`` for a dict, ``obj.key`` for anything else (chunk metadata, document rows)."""
-    if obj is None:
-        return default
-    if isinstance(obj, dict):
-        return obj.get(key, default)
-    return getattr(obj, key, default)
 
 
 @dataclass
@@ -101,11 +92,11 @@ def citation_views(answer) -> list[CitationView]:
     views = []
     for c in answer.citations:
         result = results.get(c.chunk_id)
-        meta = result.metadata if result is not None else None
+        meta = result.meta if result is not None else ChunkMeta(c.doc_id)
         page = getattr(c, "page", None) or (result.page_of(c.quote) if result is not None else None)
         views.append(CitationView(
-            n=c.n, title=c.title, publisher=value_of(meta, "publisher"), published=value_of(meta, "published"),
-            doc_id=c.doc_id, source=c.source, url=value_of(meta, "url"), page=page, quote=c.quote,
+            n=c.n, title=c.title, publisher=meta.publisher, published=meta.published,
+            doc_id=c.doc_id, source=c.source, url=meta.url, page=page, quote=c.quote,
             passage=c.text, start=c.start, end=c.end, chunk_id=c.chunk_id, translation=translations.get(c.n)))
     return views
 
@@ -116,18 +107,16 @@ def answer_view(answer) -> AnswerView:
 
 
 def search_view(result) -> SearchView:
-    meta = result.metadata
+    meta = result.meta
     return SearchView(rank=result.rank, doc_id=result.doc_id, title=result.title,
-                      publisher=value_of(meta, "publisher"), published=value_of(meta, "published"),
-                      source=result.source, url=value_of(meta, "url"), page=result.page,
+                      publisher=meta.publisher, published=meta.published,
+                      source=result.source, url=meta.url, page=result.page,
                       chunk_id=result.chunk_id, text=result.text, score=round(float(result.score), 4))
 
 
 def article_view(row) -> ArticleView:
-    return ArticleView(doc_id=value_of(row, "doc_id"), title=value_of(row, "title", ""),
-                       publisher=value_of(row, "publisher"), published=value_of(row, "published"),
-                       source=value_of(row, "source", ""), chunks=value_of(row, "chunks", 0),
-                       pages=value_of(row, "pages"))
+    return ArticleView(doc_id=row.doc_id, title=row.title, publisher=row.publisher, published=row.published,
+                       source=row.source, chunks=row.chunks, pages=row.pages)
 
 
 def sources_text(view: AnswerView) -> str:

@@ -23,9 +23,8 @@ from typing import Callable
 import watchfiles
 
 from .bot import Chatbot
-from .documents import SUPPORTED_SUFFIXES
+from .loaders import SUPPORTED_SUFFIXES
 from .errors import ChatbotError, DocumentNotFoundError
-from .views import value_of
 
 
 @dataclass
@@ -150,10 +149,9 @@ class FolderWatcher:
             self.on_event(WatchEvent("error", ", ".join(paths), detail=str(exc)))
             return
         for doc in report.documents:
-            status = value_of(doc, "status")
+            status = doc["status"]
             if status != "unchanged" or report_unchanged:
-                self.on_event(WatchEvent(status, value_of(doc, "path"), value_of(doc, "doc_id"),
-                                         value_of(doc, "chunks")))
+                self.on_event(WatchEvent(status, doc["path"], doc["doc_id"], doc["chunks"]))
         for s in report.skipped:
             self.on_event(WatchEvent("skipped", s.path, detail=s.reason))
 
@@ -165,16 +163,16 @@ class FolderWatcher:
             self.on_event(WatchEvent("error", ", ".join(paths), detail=str(exc)))
             return
         for row in rows:
-            file = value_of(row, "path") or ""
+            file = row.path or ""
             if not any(file == p or file.startswith(p.rstrip(os.sep) + os.sep) for p in paths):
                 continue
             if only_missing and os.path.exists(file):
                 continue
             try:
-                result = self.bot.remove(value_of(row, "doc_id"))
+                result = self.bot.remove(row.doc_id)
             except DocumentNotFoundError:
                 continue  # removed meanwhile (the web chat's remove button)
             except ChatbotError as exc:
-                self.on_event(WatchEvent("error", file, value_of(row, "doc_id"), detail=str(exc)))
+                self.on_event(WatchEvent("error", file, row.doc_id, detail=str(exc)))
                 continue
-            self.on_event(WatchEvent("removed", file, value_of(result, "doc_id"), value_of(result, "chunks_removed")))
+            self.on_event(WatchEvent("removed", file, result.doc_id, result.chunks_removed))

@@ -50,6 +50,7 @@ from .scoring import fact_found, facts_found, score_answer, wrong_numbers  # noq
 from .splits import EVAL_DIR, SPLITS
 
 RESULTS = Path(__file__).resolve().parent / "results"
+HISTORY = "history"  # <results>/<split>/history/<timestamp>.json: every run, not committed (.gitignore)
 TOP_N = f"floor_top{CONTAINMENT_N}_fact_accuracy"
 
 
@@ -259,19 +260,18 @@ def _load(path: Path) -> dict | None:
 
 
 def previous_run(folders: list[Path], split: str, questions: list[dict]) -> dict | None:
-    """The newest stored run of ``split`` that answered every question of ``questions``, restricted
-    to those questions and rescored: ``{"file", "meta", "summary", "groups", "questions"}``.
+    """The newest stored run of ``split`` (``latest.json`` or ``history/*.json`` of ``folders``) that
+    answered every question of ``questions``, restricted to those questions and rescored:
+    ``{"file", "meta", "summary", "groups", "questions"}``.
 
     Runs on a subset (``--limit``, ``--types``, ``--ids``) are candidates too, but only for runs on
     the same or a smaller subset, so a quick loop never becomes the baseline of a full run.
     """
     by_id = {q["id"]: q for q in questions}
-    files = sorted({p for f in folders if f.is_dir() for p in f.glob("2*T*Z.json")}, key=lambda p: p.name,
-                   reverse=True)
-    for path in files:
-        data = _load(path)
-        if not data or "questions" not in data:
-            continue
+    runs = [(path, data) for f in folders for path in [f / "latest.json", *sorted((f / HISTORY).glob("*.json"))]
+            if (data := _load(path)) and "questions" in data]
+    runs.sort(key=lambda run: str(run[1].get("meta", {}).get("date", "")), reverse=True)
+    for path, data in runs:
         if data.get("meta", {}).get("split", "test") != split:
             continue
         rows = {r["id"]: r for r in data["questions"] if "id" in r}
@@ -331,8 +331,7 @@ def run_eval(args, judge=None) -> int:
         raise SystemExit("no questions selected")
     out = args.results or RESULTS / split
     out.mkdir(parents=True, exist_ok=True)
-    # The test split's runs before the split existed live in eval/results/ itself.
-    previous = previous_run([out] + ([RESULTS] if split == "test" else []), split, questions)
+    previous = previous_run([out], split, questions)
 
     overrides = {k: v for k, v in (("llm_backend", args.backend), ("llm_model", args.model)) if v}
     bot = SPLITS[split].bot(Settings(**overrides))
@@ -365,7 +364,8 @@ def run_eval(args, judge=None) -> int:
         result["previous"] = {"file": previous["file"], "date": previous["meta"].get("date"),
                               "model": previous["meta"].get("model"), "commit": previous["meta"].get("commit")}
     text = json.dumps(result, ensure_ascii=False, indent=2) + "\n"
-    (out / f"{now.strftime('%Y%m%dT%H%M%SZ')}.json").write_text(text, encoding="utf-8")
+    (out / HISTORY).mkdir(exist_ok=True)
+    (out / HISTORY / f"{now.strftime('%Y%m%dT%H%M%SZ')}.json").write_text(text, encoding="utf-8")
     (out / "latest.json").write_text(text, encoding="utf-8")
     partial.unlink()
     picture = plot(result, out / "latest.png")

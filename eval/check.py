@@ -8,7 +8,7 @@ from __future__ import annotations
 import unicodedata
 from pathlib import Path
 
-from chatbot.documents import load_documents
+from chatbot.loaders import load_documents
 
 from .corpus_retrieval import EVAL_SET, load_questions
 from .scoring import bigrams

@@ -35,7 +35,7 @@ def _isolated_data_dir(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="session")
 def e5() -> E5Embeddings:
-    return E5Embeddings()
+    return E5Embeddings(Settings().embedding_model)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ import importlib.util
 from chatbot.answer import Answer, EvidenceFound, Quote
 from chatbot.citations import Citation
 from chatbot.retrieval import SearchResult
+from chatbot.store import ChunkMeta
 from conftest import ROOT
 
 spec = importlib.util.spec_from_file_location("app", ROOT / "app.py")
@@ -16,7 +17,7 @@ TEXT = "前の文。<script>alert(1)</script>は危険な文字列です。後�
 
 def result(**kw):
     return SearchResult(rank=1, doc_id="corpus/x.md", title="<b>T</b>", source="", chunk_id="c1", text=TEXT,
-                        score=1.0, metadata={"publisher": "P<i>", "published": "2026-11-20"}, **kw)
+                        score=1.0, meta=ChunkMeta("corpus/x.md", "<b>T</b>", publisher="P<i>", published="2026-11-20"), **kw)
 
 
 def test_cited_sentence_is_highlighted_and_everything_escaped():
@@ -65,3 +66,33 @@ def test_translated_quote_keeps_the_original_one_click_away_escaped():
     assert out.startswith("From the article (translated): “They put NVIDIA&#x27;s performance first.”[1]")
     assert "<details class='original'><summary>Original sentence [1]</summary>" in out
     assert "「&lt;script&gt;x&lt;/script&gt;NVIDIAの性能を優先した。」</details>" in out and "<script>" not in out
+
+
+def test_refusal_evidence_is_grouped_by_article_without_headings_or_questions():
+    evidence = [
+        {"id": 1, "text": "この記事の監修", "doc_id": "corpus/x.md", "title": "<b>T</b>", "chunk_id": "c1"},
+        {"id": 2, "text": "OpenAIはAWSと380億ドルの契約を結んだと発表した。", "doc_id": "corpus/x.md",
+         "title": "<b>T</b>", "chunk_id": "c1"},
+        {"id": 3, "text": "なぜ今、OpenAIはこの一手を選んだのか。", "doc_id": "corpus/x.md", "title": "<b>T</b>",
+         "chunk_id": "c1"},
+        {"id": 4, "text": "契約は7年間にわたり、段階的に拡大される予定だ。", "doc_id": "corpus/x.md",
+         "title": "<b>T</b>", "chunk_id": "c1"},
+        {"id": 5, "text": "電力の確保が最大の課題だとナデラ氏は語った。", "doc_id": "corpus/y.md", "title": "電力の記事",
+         "chunk_id": "c2"},
+    ]
+    answer = Answer(question="q", text="提供された記事には、この質問に答える情報が見つかりませんでした。", refused=True,
+                    language="ja", query="q", model="m", sources=[result()], citations=[], evidence=evidence)
+    out = app.render_sources(answer)
+    assert out.count("&lt;b&gt;T&lt;/b&gt;") == 1 and out.count("電力の記事") == 1  # one heading per article
+    assert out.count("class='source closest'") == 2
+    assert out.index("[2] OpenAI") < out.index("[4] 契約は") < out.index("電力の記事") < out.index("[5] 電力")
+    assert "この記事の監修" not in out and "なぜ今" not in out  # a heading and a question are no evidence
+    assert "P&lt;i&gt; · 2026-11-20 · corpus/x.md" in out  # the article's byline, from its passage
+
+
+def test_refusal_whose_evidence_is_only_headings_shows_the_closest_passages():
+    evidence = [{"id": 1, "text": "この記事の監修", "doc_id": "corpus/x.md", "title": "<b>T</b>", "chunk_id": "c1"}]
+    answer = Answer(question="q", text="提供された記事には、この質問に答える情報が見つかりませんでした。", refused=True,
+                    language="ja", query="q", model="m", sources=[result()], citations=[], evidence=evidence)
+    out = app.render_sources(answer)
+    assert "[1] この記事の監修" not in out and "&lt;script&gt;alert(1)&lt;/script&gt;は危険な文字列です。" in out

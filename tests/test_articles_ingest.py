@@ -14,7 +14,7 @@ import pytest
 
 from chatbot import Chatbot
 from chatbot.cli import build_parser, cmd_ask
-from chatbot.documents import normalize_text
+from chatbot.loaders import normalize_text
 from chatbot.errors import DocumentNotFoundError
 from fixtures import news_pages as fx
 
@@ -93,9 +93,9 @@ def test_no_boilerplate_is_found_and_the_articles_are(article_bot):
         assert normalize_text(sentence) in stored, sentence
     for sentence in fx.EN_SENTENCES:
         assert sentence in " ".join(texts), sentence
-    by_title = {m["title"]: m for m in metas}
+    by_title = {m.title: m for m in metas}
     ja = by_title[fx.JA_TITLE]
-    assert (ja["author"], ja["published"], ja["url"], ja["language"]) == \
+    assert (ja.author, ja.published, ja.url, ja.language) == \
         (fx.JA_AUTHOR, fx.JA_PUBLISHED, fx.JA_URL, "ja")
 
 
@@ -107,6 +107,19 @@ def test_search_cli_finds_the_article_not_the_menu(ingested):
     assert out["results"][0]["title"] == fx.JA_TITLE
 
 
+def test_search_says_which_pdf_page_a_result_is_on(ingested):
+    data, _ = ingested
+    out = json.loads(cli("search", "ミナトセルSの量産はいつどこで始まりますか", "--json", "-k", "5", data_dir=data).stdout)
+    top = out["results"][0]
+    assert top["doc_id"].endswith(".pdf") and fx.PDF_PAGE3_SENTENCE in top["text"]
+    assert 3 in top["pages"] and top["page"] == top["pages"][0]
+    assert top["page_end"] in (None, top["pages"][-1])
+    html = next(r for r in out["results"] if not r["doc_id"].endswith(".pdf"))
+    assert (html["page"], html["page_end"], html["pages"]) == (None, None, [])
+    text = cli("search", "ミナトセルSの量産はいつどこで始まりますか", "-k", "1", data_dir=data).stdout
+    assert ", p. 3) score=" in text or ", pp. 2–3) score=" in text
+
+
 def test_pdf_passages_carry_their_page(article_bot):
     results = article_bot.search("ミナトセルSの量産はいつどこで始まりますか", k=3)
     top = results[0]
@@ -114,12 +127,12 @@ def test_pdf_passages_carry_their_page(article_bot):
     at = top.text.index(fx.PDF_PAGE3_SENTENCE)
     assert top.page_at(at) == 3  # the cited sentence's own page
     assert top.page_label in ("p. 3", "pp. 2–3")
-    assert top.to_dict()["page"] == top.page
-    metas = [m for m in article_bot.store.all_metadata().values() if m["doc_id"] == PDF_ID]
-    assert {m["page"] for m in metas} <= {1, 2, 3} and all(m["format"] == "pdf" for m in metas)
+    assert top.to_dict()["page"] == top.page and top.to_dict()["pages"] == top.pages and 3 in top.pages
+    metas = [m for m in article_bot.store.all_metadata().values() if m.doc_id == PDF_ID]
+    assert {m.page for m in metas} <= {1, 2, 3} and all(m.format == "pdf" for m in metas)
     for m in metas:
-        if m.get("page_end"):
-            assert m["page_starts"]  # where the later pages begin inside the chunk
+        if m.page_end:
+            assert m.page_starts and all(m.start < start < m.end for _, start in m.page_starts)
 
 
 def test_ask_prints_the_page_of_a_pdf_citation(article_bot, capsys):
@@ -176,9 +189,9 @@ def test_chatbot_remove_api_and_search_no_longer_finds_it(bot, tmp_path):
     bot.ingest(folder)
     assert bot.search("Northwind robots Tacoma warehouse", k=1)[0].doc_id == "corpus/ledger.html"
     result = bot.remove("corpus/ledger.html")
-    assert result["chunks_removed"] >= 1 and result["file_deleted"] is False
+    assert result.chunks_removed >= 1 and result.file_deleted is False
     assert all(r.doc_id != "corpus/ledger.html" for r in bot.search("Northwind robots Tacoma warehouse", k=5))
-    assert [d["doc_id"] for d in bot.documents()] == ["corpus/aoba.txt"]
+    assert [d.doc_id for d in bot.documents()] == ["corpus/aoba.txt"]
     with pytest.raises(DocumentNotFoundError):
         bot.remove("corpus/ledger.html")
     # re-ingesting the folder brings it back (the file stayed)

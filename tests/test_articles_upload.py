@@ -100,11 +100,14 @@ def test_a_pdf_citation_shows_the_page_of_the_cited_sentence():
     from types import SimpleNamespace
 
     from chatbot.retrieval import SearchResult
+    from chatbot.store import ChunkMeta
 
     text = "二ページ目の最後の文です。\n\n三ページ目の最初の文です。"
-    meta = {"publisher": "みなと電機", "page": 2, "page_end": 3, "page_starts": f"3:{100 + text.index('三')}"}
+    starts = [(3, 100 + text.index("三"))]
+    meta = ChunkMeta("corpus/r.pdf", "決算資料", publisher="みなと電機", page=2, page_end=3, page_starts=starts)
     passage = SearchResult(rank=1, doc_id="corpus/r.pdf", title="決算資料", source="", chunk_id="c1", text=text,
-                           score=1.0, start=100, end=100 + len(text), metadata=meta, page=2, page_end=3)
+                           score=1.0, start=100, end=100 + len(text), meta=meta, page=2, page_end=3,
+                           page_starts=starts)
     assert passage.page_label == "pp. 2–3"
 
     def cite(quote):

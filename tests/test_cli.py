@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.documents import load_documents
+from chatbot.loaders import load_documents
 
 BIN = Path(sys.executable).parent / "chatbot"
 
@@ -38,7 +38,9 @@ def test_ingest_and_search_json(tmp_path, corpus_copy):
                          data_dir=tmp_path / "d").stdout)
     results = out["results"]
     assert [r["rank"] for r in results] == [1, 2, 3]
-    assert set(results[0]) == {"rank", "doc_id", "title", "source", "chunk_id", "text", "score"}
+    assert set(results[0]) == {"rank", "doc_id", "title", "source", "chunk_id", "text", "score",
+                               "page", "page_end", "pages"}
+    assert (results[0]["page"], results[0]["page_end"], results[0]["pages"]) == (None, None, [])  # not a PDF
     assert any("CUDA" in r["text"] for r in results)
 
 

@@ -1,6 +1,7 @@
 import os
 
-from chatbot.documents import Document, Skipped, load_documents, load_file
+from chatbot import Settings
+from chatbot.loaders import Document, Skipped, load_documents, load_file
 
 
 def write(path, content, mode="w"):
@@ -69,11 +70,11 @@ def test_bad_files_are_skipped_with_reasons_and_good_ones_load(tmp_path):
 
 
 def test_too_large_file_is_skipped(tmp_path, monkeypatch):
-    import chatbot.documents as documents
-
-    monkeypatch.setattr(documents, "MAX_FILE_BYTES", 100)
-    result = load_file(write(tmp_path / "c" / "big.txt", "あ" * 200), tmp_path / "c")
-    assert isinstance(result, Skipped) and "too large" in result.reason
+    big = write(tmp_path / "c" / "big.txt", "あ" * 200)  # 600 bytes
+    result = load_file(big, tmp_path / "c", Settings(max_file_mb=0.0005))
+    assert isinstance(result, Skipped) and result.reason.startswith("file too large (0.0 MB > 0.0005 MB)")
+    monkeypatch.setenv("CHATBOT_MAX_FILE_MB", "0.001")  # the setting, from the environment
+    assert isinstance(load_documents([tmp_path / "c"])[0][0], Document)
 
 
 def test_missing_path_is_reported(tmp_path):

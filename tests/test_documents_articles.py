@@ -10,8 +10,9 @@ import io
 
 import pytest
 
-from chatbot.documents import (Document, Skipped, decode_bytes, extract_html, fallback_html_text, load_documents,
-                               load_file, normalize_text)
+from chatbot.loaders import Document, Skipped, load_documents, load_file, normalize_text
+from chatbot.loaders.encodings import decode_bytes
+from chatbot.loaders.html import extract_html, fallback_html_text
 from fixtures import news_pages as fx
 
 needs_font = pytest.mark.skipif(fx.font_path() is None, reason="needs fonts-ipafont-gothic (make browser)")
@@ -158,6 +159,32 @@ def test_pdf_text_by_page_with_lines_joined_and_running_header_removed(tmp_path)
     assert fx.PDF_HEADER not in doc.text  # the running header of every page
     assert "- 2 -" not in doc.text  # page numbers
     assert "2. セグメント別の状況\n\n" in doc.text  # a heading stays its own paragraph
+
+
+@needs_font
+def test_pdf_without_a_metadata_title_is_titled_by_its_running_header(tmp_path):
+    doc = load(tmp_path, "report.pdf", fx.report_pdf(with_title=False))
+    assert isinstance(doc, Document), doc
+    assert doc.title == fx.PDF_HEADER  # not the first body line (「2026年度 第2四半期 決算説明資料」)
+    assert fx.PDF_HEADER not in doc.text  # still dropped from every page
+
+
+def test_a_page_number_is_never_a_pdf_title(tmp_path):
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf)
+    pages = [["Harbour district figures", "Cargo rose by a tenth this quarter.", "Rents held steady."],
+             ["Ferry traffic fell in the storms.", "The new quay opens in spring.", "Staff numbers grew."]]
+    for n, lines in enumerate(pages, start=1):
+        c.drawString(72, 800, f"- {n} -")
+        for i, line in enumerate(lines):
+            c.drawString(72, 700 - 40 * i, line)
+        c.showPage()
+    c.save()
+    doc = load(tmp_path, "figures.pdf", buf.getvalue())
+    assert isinstance(doc, Document), doc
+    assert doc.title == "Harbour district figures"  # the first line, not the repeated page number
 
 
 @needs_font

@@ -251,19 +251,26 @@ def test_report_headline_has_independent_figures_floor_and_deltas(tmp_path):
 
 
 def test_previous_run_covers_the_same_questions_and_is_rescored(tmp_path):
-    def write(name, rows, split="test"):
-        (tmp_path / name).write_text(json.dumps({"meta": {"split": split, "date": name}, "summary": {},
-                                                 "questions": rows}), encoding="utf-8")
+    def write(name, date, rows, split="test"):
+        path = tmp_path / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(json.dumps({"meta": {"split": split, "date": date}, "summary": {}, "questions": rows}),
+                        encoding="utf-8")
 
     old_row = {"id": "t1", "type": "amount", "language": "ja", "question": "", "answer": "38 billion dollars",
                "refused": False, "citations": 0, "fact_accuracy": 0.0, "doc_rank": None, "evidence_rank": None}
-    write("20260101T000000Z.json", [old_row, {**old_row, "id": "t2", "type": "date", "answer": "Nov 3"}])
-    write("20260102T000000Z.json", [old_row])  # a newer run on a subset
-    write("20260103T000000Z.json", [old_row, {**old_row, "id": "t2"}], split="dev")
+    # the uncommitted history of every run, and the committed latest run (a copy of the newest)
+    write("history/20260101T000000Z.json", "2026-01-01", [old_row, {**old_row, "id": "t2", "type": "date",
+                                                                      "answer": "Nov 3"}])
+    write("history/20260102T000000Z.json", "2026-01-02", [old_row])  # a newer run on a subset
+    write("latest.json", "2026-01-03", [old_row, {**old_row, "id": "t2"}], split="dev")
     prev = previous_run([tmp_path], "test", [Q_SIZE, Q_DATE])
     assert Path(prev["file"]).name == "20260101T000000Z.json"
     assert prev["summary"]["fact_accuracy"] == 0.75  # rescored: 38 billion dollars = 380億; 7年 missing
     assert Path(previous_run([tmp_path], "test", [Q_SIZE])["file"]).name == "20260102T000000Z.json"
+    assert Path(previous_run([tmp_path], "dev", [Q_SIZE])["file"]).name == "latest.json"
+    (tmp_path / "history").rename(tmp_path / "elsewhere")  # a fresh clone: only the committed run
+    assert previous_run([tmp_path], "test", [Q_SIZE]) is None
     assert previous_run([tmp_path], "dev", [Q_SIZE, Q_DATE, UNANSWERABLE]) is None
     assert rescore({**old_row, "refused": True}, Q_SIZE)["fact_accuracy"] == 0.0
 

@@ -23,7 +23,7 @@ def test_eval_writes_results_report_and_plot(tmp_path):
     assert len(latest["questions"]) == 3 and "[3/3]" in proc.stderr
     summary = latest["summary"]
     assert 0 <= summary["fact_accuracy"] <= 1 and summary["latency"]["total_p50_s"] > 0
-    assert len(list(out.glob("2*.json"))) == 1  # the timestamped copy
+    assert len(list((out / "history").glob("2*.json"))) == 1 and not list(out.glob("2*.json"))  # the copy
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "key-fact accuracy" in report and "![accuracy and latency](latest.png)" in report
     assert (out / "latest.png").stat().st_size > 10_000

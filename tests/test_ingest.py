@@ -18,24 +18,24 @@ def test_ingest_is_idempotent_and_records_metadata(bot, corpus_copy):
     assert again.chunks_unchanged == first.chunks_added
 
     metas = bot.store.all_metadata().values()
-    assert {m["doc_id"] for m in metas} == {"corpus/openai-aws-38b-deal.md",
+    assert {m.doc_id for m in metas} == {"corpus/openai-aws-38b-deal.md",
                                             "corpus/madman-openai-aws-power-shift.md"}
-    from chatbot.documents import load_documents
+    from chatbot.loaders import load_documents
 
     texts = {d.doc_id: d.text for d in load_documents([corpus_copy])[0]}
     _, stored_texts, stored_metas = bot.store.all_texts()
     for text, m in zip(stored_texts, stored_metas):
-        assert texts[m["doc_id"]][m["start"]:m["end"]] == text  # offsets are exact
-        assert m["embedding_model"] == bot.embeddings.model_id
-        assert m["title"] and m["source"] and len(m["content_hash"]) == 64
-    assert any(m.get("publisher") == "MAD MAN Monthly Report" for m in stored_metas)
+        assert texts[m.doc_id][m.start:m.end] == text  # offsets are exact
+        assert m.embedding_model == bot.embeddings.model_id
+        assert m.title and m.source and len(m.content_hash) == 64
+    assert any(m.publisher == "MAD MAN Monthly Report" for m in stored_metas)
 
 
 def test_changed_file_replaces_only_its_changed_chunks(bot, corpus_copy):
     bot.ingest(corpus_copy)
     before = bot.store.all_metadata()
     changed = "corpus/openai-aws-38b-deal.md"
-    last = max(m["chunk_index"] for m in before.values() if m["doc_id"] == changed)
+    last = max(m.chunk_index for m in before.values() if m.doc_id == changed)
     f = corpus_copy / "openai-aws-38b-deal.md"
     f.write_text(f.read_text(encoding="utf-8") + "\n\n追記された新しい段落です。\n", encoding="utf-8")
     report = bot.ingest(corpus_copy)
@@ -44,8 +44,8 @@ def test_changed_file_replaces_only_its_changed_chunks(bot, corpus_copy):
     assert (report.chunks_added, report.chunks_removed, report.chunks_unchanged) == (1, 1, len(before) - 1)
     after = bot.store.all_metadata()
     [gone], [new] = set(before) - set(after), set(after) - set(before)
-    assert (before[gone]["doc_id"], before[gone]["chunk_index"]) == (changed, last)
-    assert (after[new]["doc_id"], after[new]["chunk_index"]) == (changed, last)
+    assert (before[gone].doc_id, before[gone].chunk_index) == (changed, last)
+    assert (after[new].doc_id, after[new].chunk_index) == (changed, last)
     ids, texts, _ = bot.store.all_texts()
     assert "追記された新しい段落です。" in texts[ids.index(new)]
     assert bot.store.count() == len(before)
@@ -58,7 +58,7 @@ def test_prune_removes_deleted_files(bot, corpus_copy):
     assert kept.chunks_removed == 0  # without --prune nothing is deleted
     pruned = bot.ingest(corpus_copy, prune=True)
     assert pruned.chunks_removed > 0
-    assert {m["doc_id"] for m in bot.store.all_metadata().values()} == {"corpus/openai-aws-38b-deal.md"}
+    assert {m.doc_id for m in bot.store.all_metadata().values()} == {"corpus/openai-aws-38b-deal.md"}
 
 
 def test_undecodable_file_is_skipped_and_the_rest_ingests(bot, corpus_copy):

@@ -4,7 +4,7 @@ import dataclasses
 import shutil
 from collections import Counter
 
-from chatbot.documents import load_documents
+from chatbot.loaders import load_documents
 from eval.check import check_all, check_splits, unmarked
 from eval.corpus_retrieval import load_questions
 from eval.splits import CORPUS, SPLITS

@@ -4,6 +4,7 @@ import pytest
 
 from chatbot.lexical import BM25Index, tokenize
 from chatbot.retrieval import Candidate, fuse
+from chatbot.store import ChunkMeta
 
 NVIDIA_SENTENCE = "NVIDIAが提供する絶対的な性能、柔軟性、そして成熟したCUDAソフトウェア・エコシステムを優先した"
 
@@ -46,7 +47,7 @@ def test_bm25_ranks_term_matches_first():
 
 
 def cand(cid, doc="d", start=0, end=10, text=None):
-    return Candidate(cid, text or cid * 3, {"doc_id": doc, "start": start, "end": end, "title": "t"}, 1.0)
+    return Candidate(cid, text or cid * 3, ChunkMeta(doc, start=start, end=end, title="t"), 1.0)
 
 
 def test_rrf_rewards_agreement_between_retrievers():
@@ -57,7 +58,7 @@ def test_rrf_rewards_agreement_between_retrievers():
 
 
 def scored(cid, score, start):
-    return Candidate(cid, cid, {"doc_id": "d", "start": start, "end": start + 1}, score)
+    return Candidate(cid, cid, ChunkMeta("d", start=start, end=start + 1), score)
 
 
 def test_convex_fusion_uses_score_gaps_not_just_ranks():
@@ -84,16 +85,16 @@ def test_unknown_fusion_is_rejected():
 
 def test_overlapping_neighbours_merge_into_exact_span():
     doc = "0123456789abcdefghij"
-    first = Candidate("x", doc[5:12], {"doc_id": "d", "start": 5, "end": 12}, 1.0)
-    second = Candidate("y", doc[10:16], {"doc_id": "d", "start": 10, "end": 16}, 1.0)
-    earlier = Candidate("z", doc[2:7], {"doc_id": "d", "start": 2, "end": 7}, 1.0)
+    first = Candidate("x", doc[5:12], ChunkMeta("d", start=5, end=12), 1.0)
+    second = Candidate("y", doc[10:16], ChunkMeta("d", start=10, end=16), 1.0)
+    earlier = Candidate("z", doc[2:7], ChunkMeta("d", start=2, end=7), 1.0)
     results = fuse([first, second, earlier], [], k=5)
     assert len(results) == 1
     assert (results[0].text, results[0].start, results[0].end) == (doc[2:16], 2, 16)
 
 
 def test_duplicate_text_from_another_document_is_dropped():
-    a = Candidate("a", "同じ本文。", {"doc_id": "d1", "start": 0, "end": 5}, 1.0)
-    b = Candidate("b", "同じ本文。", {"doc_id": "d2", "start": 0, "end": 5}, 1.0)
-    c = Candidate("c", "別の本文。", {"doc_id": "d3", "start": 0, "end": 5}, 1.0)
+    a = Candidate("a", "同じ本文。", ChunkMeta("d1", start=0, end=5), 1.0)
+    b = Candidate("b", "同じ本文。", ChunkMeta("d2", start=0, end=5), 1.0)
+    c = Candidate("c", "別の本文。", ChunkMeta("d3", start=0, end=5), 1.0)
     assert [r.chunk_id for r in fuse([a, b, c], [], k=3)] == ["a", "c"]

@@ -109,6 +109,19 @@ def test_uploads_never_overwrite_and_leave_no_failed_file(page, site, tmp_path):
     assert not (corpus / "big.txt").exists()
 
 
+def test_side_panel_status_boxes_appear_only_with_a_message(page):
+    from playwright.sync_api import expect
+
+    page.reload()
+    expect(page.locator("#articles")).to_be_visible()
+    expect(page.locator("#remove-status")).to_be_hidden()  # nothing has happened: no empty boxes
+    expect(page.locator("#upload-status")).to_be_hidden()
+    page.locator("#remove-article").click()  # no article chosen
+    expect(page.locator("#remove-status textarea")).to_have_value("Choose an article to remove first.",
+                                                                   timeout=30_000)
+    expect(page.locator("#upload-status")).to_be_hidden()
+
+
 def test_answer_from_a_pdf_shows_the_page(page):
     from playwright.sync_api import expect
 

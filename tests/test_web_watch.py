@@ -8,7 +8,6 @@ import time
 import pytest
 
 from chatbot import Chatbot, Settings
-from chatbot.views import value_of
 from conftest import CORPUS
 from helpers import DATED_ARTICLE, App
 
@@ -40,4 +39,4 @@ def test_a_file_dropped_into_the_corpus_becomes_searchable(tmp_path, e5):
     assert app.proc.returncode == 0 and "watch: stopped" in app.log()  # a clean stop on SIGTERM
     bot = Chatbot(Settings(data_dir=data, corpus_dir=corpus), embeddings=e5)
     assert "12億円" in bot.search("カワセミ・ロボティクスの調達額", k=1)[0].text
-    assert {value_of(d, "doc_id") for d in bot.documents()} == {"corpus/openai-aws-38b-deal.md", "corpus/kawasemi.md"}
+    assert {d.doc_id for d in bot.documents()} == {"corpus/openai-aws-38b-deal.md", "corpus/kawasemi.md"}
