@@ -69,12 +69,12 @@ def test_the_news_split_is_asked_over_a_store_of_its_own(settings, e5, tmp_path)
     bot = split.bot(settings, embeddings=e5)
     assert bot.settings.data_dir == settings.data_dir / "news-eval"
     assert bot.settings.collection == "news-eval" != settings.collection
-    assert {d["doc_id"] for d in bot.documents()} == {"articles/velora-mini-recall.md",
+    assert {d.doc_id for d in bot.documents()} == {"articles/velora-mini-recall.md",
                                                       "articles/kairo-robotics-series-b.md"}
     assert [r.doc_id for r in bot.search("Velora Miniのリコール台数", k=1)] == ["articles/velora-mini-recall.md"]
     # An article deleted from the folder leaves the split's store at the next run.
     (folder / "kairo-robotics-series-b.md").unlink()
-    assert {d["doc_id"] for d in split.bot(settings, embeddings=e5).documents()} == {"articles/velora-mini-recall.md"}
+    assert {d.doc_id for d in split.bot(settings, embeddings=e5).documents()} == {"articles/velora-mini-recall.md"}
     # The seed splits stay on the configured store, which the news split never wrote to.
     assert SPLITS["dev"].settings(settings) == settings
     assert not (settings.data_dir / "chroma").exists()

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.server
 
 
 
-def wait_for_log(app: App, line: str, timeout: float = 120) -> None:
+def wait_for_log(app: App, line: str, timeout: float = 400) -> None:
     deadline = time.time() + timeout
     while line not in app.log():
         assert time.time() < deadline and app.proc.poll() is None, f"no '{line}' in the log:\n{app.log()}"
