@@ -11,7 +11,6 @@ from langchain_core.language_models import BaseChatModel
 
 from .chain import Answer, AnswerChain, History, final_answer
 from .config import Settings
-from .chunking import split_sentences
 from .embeddings import ChatbotEmbeddings, PassageVectors, get_embeddings
 from .errors import DocumentNotFoundError, EmptyIndexError, InvalidQuestionError
 from .ingest import IngestReport, Progress, ingest, remove
@@ -92,13 +91,9 @@ class Chatbot:
         """Ingest files or folders (default: the corpus dir); unchanged files cost nothing."""
         if rebuild:
             self.store.reset()
-        report = ingest(list(paths) or [self.settings.corpus_dir], self.store, self.embeddings,
-                        self.settings, prune=prune, progress=progress)
-        if report.chunks_added:
-            # Embed every new sentence now, so that choosing evidence at question time is a lookup.
-            _, texts, _ = self.store.all_texts()
-            self.sentence_vectors.warm([t[s:e] for t in texts for s, e in split_sentences(t)])
-        return report
+        # Every new chunk's sentences are embedded too, so that choosing evidence at question time is a lookup.
+        return ingest(list(paths) or [self.settings.corpus_dir], self.store, self.embeddings,
+                      self.settings, prune=prune, progress=progress, sentence_vectors=self.sentence_vectors)
 
     def search(self, query: str, k: int | None = None) -> list[SearchResult]:
         """Hybrid search over the ingested chunks."""

@@ -48,6 +48,12 @@ class Settings(BaseSettings):
         "Unset: an embedded store under data_dir.",
     )
 
+    keyword_index: Literal["sqlite", "tantivy", "memory"] = Field(
+        "sqlite",
+        description="Engine of the keyword (BM25) index, kept on disk under data_dir/keyword and updated chunk "
+        "by chunk: `sqlite` (SQLite FTS5), `tantivy`, or `memory` (rebuilt from the store at every start, "
+        "as before 12-01). Measured against each other in docs/benchmarks.md.")
+
     chunk_tokens: int = Field(
         320, ge=32, le=2000, description="Maximum chunk size in tiktoken (cl100k) tokens."
     )

@@ -17,10 +17,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from .chunking import CHUNKER_VERSION, Chunk, chunk_text
+from .chunking import CHUNKER_VERSION, Chunk, chunk_text, split_sentences
 from .config import Settings
 from .documents import LOADER_VERSION, Document, Skipped, load_documents
-from .embeddings import ChatbotEmbeddings
+from .embeddings import ChatbotEmbeddings, PassageVectors
 from .store import ChunkStore
 
 EMBED_BATCH = 32  # chunks per store write; small enough that a crash loses little work
@@ -109,17 +109,20 @@ def ingest(
     settings: Settings,
     prune: bool = False,
     progress: Progress | None = None,
+    sentence_vectors: PassageVectors | None = None,
 ) -> IngestReport:
-    """Bring the store in line with the files under ``paths``; see the module docstring."""
+    """Bring the store in line with the files under ``paths``; see the module docstring.
+    ``sentence_vectors``: embed the sentences of every new chunk there too (for evidence selection)."""
     docs, skipped = load_documents(paths, home=Path(settings.corpus_dir))
     report = IngestReport(files=len(docs), skipped=skipped)
-    by_doc: dict[str, dict[str, dict]] = defaultdict(dict)
-    for cid, meta in store.all_metadata().items():
-        by_doc[meta.get("doc_id", "")][cid] = meta
-
     unique: dict[str, Document] = {}
     for doc in docs:
         unique.setdefault(doc.doc_id, doc)
+
+    by_doc: dict[str, dict[str, dict]] = defaultdict(dict)
+    # Only these documents' chunks are read, unless pruning needs every one (the archive may be large).
+    for cid, meta in (store.all_metadata() if prune else store.metadata_of(list(unique))).items():
+        by_doc[meta.get("doc_id", "")][cid] = meta
 
     plans = []  # (doc, chunks, ids, doc_hash, old) for documents that changed
     for doc in unique.values():
@@ -152,6 +155,8 @@ def ingest(
             if progress:
                 progress(report.chunks_added + len(vectors), total)
         store.add([cid for cid, _, _ in pending], vectors, texts, [meta for _, _, meta in pending])
+        if sentence_vectors is not None:
+            sentence_vectors.warm([t[s:e] for t in texts for s, e in split_sentences(t)])
         report.chunks_added += len(pending)
         pending.clear()
 
@@ -191,20 +196,15 @@ def ingest(
 def find_document(store: ChunkStore, doc_id_or_path: str | Path) -> tuple[str, dict[str, dict]] | None:
     """The ingested document named by its doc id, or by its file's path (as given at ingest, or
     any path to the same file): ``(doc_id, {chunk_id: metadata})``, or None."""
-    by_doc: dict[str, dict[str, dict]] = defaultdict(dict)
-    for cid, meta in store.all_metadata().items():
-        by_doc[meta.get("doc_id", "")][cid] = meta
     key = str(doc_id_or_path)
-    if key in by_doc:
-        return key, by_doc[key]
     try:
         resolved = str(Path(key).expanduser().resolve())
     except (OSError, RuntimeError):
         resolved = None
-    for doc_id, chunks in by_doc.items():
-        meta = next(iter(chunks.values()))
-        if key == meta.get("source") or (resolved and resolved == meta.get("path")):
-            return doc_id, chunks
+    for field, value in (("doc_id", key), ("source", key), ("path", resolved)):
+        if value and (chunks := store.metadata_where(field, value)):
+            doc_id = next(iter(chunks.values())).get("doc_id", "")
+            return doc_id, store.metadata_of([doc_id])
     return None
 
 

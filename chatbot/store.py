@@ -3,11 +3,14 @@
 Embedded (``PersistentClient`` under the data dir) by default, or a Chroma server when
 ``CHATBOT_CHROMA_URL`` is set. The collection records which embedding model built it, so
 a query with another model fails with an error that names the fix instead of returning noise.
+Every chunk written or deleted here also goes to the keyword index (:mod:`chatbot.keyword_index`),
+after Chroma, so the two indexes of the same chunks never need a rebuild.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import urlparse
 
 import chromadb
@@ -15,6 +18,7 @@ import httpx
 
 from .config import Settings
 from .errors import EmbeddingMismatchError, StoreUnavailableError
+from .keyword_index import KeywordIndex, open_keyword_index
 
 _PAGE = 2000  # rows per get/add call; keeps requests to a Chroma server small
 
@@ -59,6 +63,12 @@ class ChunkStore:
 
     def _where(self) -> str:
         return self.settings.chroma_url or str(self.settings.chroma_path())
+
+    @cached_property
+    def keyword(self) -> KeywordIndex:
+        """BM25 over the same chunks (``CHATBOT_KEYWORD_INDEX``), opened, not rebuilt."""
+        s = self.settings
+        return open_keyword_index(s.keyword_index, s.data_dir / "keyword" / f"{s.keyword_index}-{s.collection}", self)
 
     @property
     def collection(self):
@@ -109,6 +119,43 @@ class ChunkStore:
                 return out
             offset += _PAGE
 
+    def metadata_of(self, doc_ids: list[str]) -> dict[str, dict]:
+        """``chunk_id -> metadata`` for every chunk of these documents."""
+        out: dict[str, dict] = {}
+        for i in range(0, len(doc_ids), 100):
+            part = doc_ids[i:i + 100]
+            out.update(self._get_where({"doc_id": part[0]} if len(part) == 1 else {"doc_id": {"$in": part}}))
+        return out
+
+    def metadata_where(self, field: str, value: str) -> dict[str, dict]:
+        """``chunk_id -> metadata`` for the chunks whose ``field`` is ``value``."""
+        return self._get_where({field: value})
+
+    def _get_where(self, where: dict) -> dict[str, dict]:
+        out: dict[str, dict] = {}
+        while True:
+            page = self._call(self.collection.get, where=where, include=["metadatas"], limit=_PAGE, offset=len(out))
+            out.update(zip(page["ids"], page["metadatas"]))
+            if len(page["ids"]) < _PAGE:
+                return out
+
+    def all_ids(self) -> list[str]:
+        """Every chunk id (paged; for reconciling the keyword index)."""
+        out: list[str] = []
+        while True:
+            page = self._call(self.collection.get, include=[], limit=_PAGE * 10, offset=len(out))
+            out += page["ids"]
+            if len(page["ids"]) < _PAGE * 10:
+                return out
+
+    def texts(self, ids: list[str]) -> dict[str, str]:
+        """``chunk_id -> text`` for the chunks among ``ids`` that exist."""
+        out: dict[str, str] = {}
+        for i in range(0, len(ids), _PAGE):
+            page = self._call(self.collection.get, ids=ids[i:i + _PAGE], include=["documents"])
+            out.update(zip(page["ids"], page["documents"]))
+        return out
+
     def all_texts(self) -> tuple[list[str], list[str], list[dict]]:
         """Ids, texts and metadata of every chunk (for the keyword index)."""
         ids: list[str] = []
@@ -130,6 +177,7 @@ class ChunkStore:
         for i in range(0, len(ids), _PAGE):
             self._call(self.collection.upsert, ids=ids[i:i + _PAGE], embeddings=embeddings[i:i + _PAGE],
                        documents=texts[i:i + _PAGE], metadatas=metadatas[i:i + _PAGE])
+            self.keyword.add(ids[i:i + _PAGE], texts[i:i + _PAGE])
 
     def update_metadata(self, ids: list[str], metadatas: list[dict]) -> None:
         """Replace the metadata of existing chunks (no re-embedding)."""
@@ -140,6 +188,7 @@ class ChunkStore:
         """Remove chunks by id."""
         for i in range(0, len(ids), _PAGE):
             self._call(self.collection.delete, ids=ids[i:i + _PAGE])
+            self.keyword.delete(ids[i:i + _PAGE])
 
     def query(self, embedding, n: int) -> list[Hit]:
         """The ``n`` chunks nearest to ``embedding`` (cosine distance)."""
@@ -151,6 +200,16 @@ class ChunkStore:
         return [Hit(i, t, m, d) for i, t, m, d in
                 zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])]
 
+    def keyword_query(self, query: str, n: int) -> list[tuple[Hit, float]]:
+        """The ``n`` best chunks for ``query`` by BM25 over morphemes, with their scores
+        (``Hit.distance`` is unused: 0)."""
+        ranked = self.keyword.search(query, n)
+        if not ranked:
+            return []
+        res = self._call(self.collection.get, ids=[cid for cid, _ in ranked], include=["documents", "metadatas"])
+        found = {i: (t, m) for i, t, m in zip(res["ids"], res["documents"], res["metadatas"])}
+        return [(Hit(cid, *found[cid], 0.0), score) for cid, score in ranked if cid in found]
+
     def generation(self) -> str:
         """Changes whenever the collection content changes (used to refresh the keyword index)."""
         meta = self._call(lambda: self._client.get_collection(self.settings.collection).metadata) or {}
@@ -159,9 +218,11 @@ class ChunkStore:
     def bump_generation(self) -> None:
         """Record that the content changed, so other processes refresh their keyword index."""
         meta = dict(self._call(lambda: self._client.get_collection(self.settings.collection).metadata) or {})
-        meta["generation"] = int(meta.get("generation", 0)) + 1
+        previous = int(meta.get("generation", 0))
+        meta["generation"] = previous + 1
         meta["embedding_model"] = self.embedding_model_id
         self._call(self.collection.modify, metadata=meta)
+        self.keyword.bumped(previous)
 
     def reset(self) -> None:
         """Delete the collection (used by ``chatbot ingest --rebuild``)."""
@@ -172,6 +233,7 @@ class ChunkStore:
         except Exception:
             pass  # nothing to delete
         self._collection = None
+        self.keyword.cleared()
 
 
 # What a Chroma server that is down, unreachable or cut off mid-request raises: the HTTP client's
