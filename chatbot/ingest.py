@@ -150,8 +150,9 @@ def ingest(
     def flush() -> None:
         texts = [text for _, text, _ in pending]
         vectors: list[list[float]] = []
-        for j in range(0, len(texts), PROGRESS_STEP):
-            vectors += embeddings.embed_passages(texts[j:j + PROGRESS_STEP]).tolist()
+        step = max(PROGRESS_STEP, embeddings.parallel_texts)  # an embedding server takes many at once
+        for j in range(0, len(texts), step):
+            vectors += embeddings.embed_passages(texts[j:j + step]).tolist()
             if progress:
                 progress(report.chunks_added + len(vectors), total)
         store.add([cid for cid, _, _ in pending], vectors, texts, [meta for _, _, meta in pending])
@@ -171,7 +172,7 @@ def ingest(
                 kept_metas.append(meta)
             else:
                 pending.append((cid, chunk.text, meta))
-                if len(pending) >= EMBED_BATCH:
+                if len(pending) >= max(EMBED_BATCH, embeddings.parallel_texts):
                     flush()
         stale += sorted(set(old) - set(ids))
     if pending:
