@@ -210,3 +210,31 @@ def evidence_vectors(corpus_dir: Path, data_dir: Path, questions: list[str]) -> 
         "select_memory_ms": median([r["memory_ms"] for r in rows]),
         "rows": rows,
     }
+
+
+def remote_ingest(work: Path, chunks: int, latency: float, concurrencies: list[int], batch: int = 8) -> dict:
+    """Ingest throughput through the ``openai`` embedding backend against a stand-in server that
+    answers each request after ``latency`` seconds (:mod:`bench.embedding_server`), for each
+    number of requests in flight: the client's batching and concurrency, without a model's cost."""
+    from .embedding_server import DelayServer
+
+    folder = corpus.write(chunks, work / f"corpus-{chunks}")
+    server = DelayServer(latency=latency).start()
+    rows = []
+    try:
+        for n in concurrencies:
+            settings = Settings(data_dir=work / f"remote-{n}", embedding_backend="openai", embedding_model="stand-in",
+                                embedding_url=server.url, embedding_input_type="none", embedding_batch=batch,
+                                embedding_concurrency=n)
+            before = server.requests
+            with stopwatch() as t:
+                report = Chatbot(settings).ingest(folder)
+            rows.append({"concurrency": n, "chunks": report.chunks_added, "seconds": t(),
+                         "chunks_per_s": report.chunks_added / t(), "requests": server.requests - before,
+                         "max_in_flight": server.max_in_flight})
+            server.max_in_flight = 0
+    finally:
+        server.stop()
+    base = rows[0]["chunks_per_s"]
+    return {"latency_s": latency, "batch": batch, "chunks": chunks,
+            "rows": [{**r, "speedup": r["chunks_per_s"] / base} for r in rows]}

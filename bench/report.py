@@ -7,6 +7,9 @@ from .stats import median
 GOALS = {
     "ingest_ratio": 0.9, "query_p50_ms_10k": 60, "decode_ratio": 0.95,
     "first_token_ratio": 0.4, "evidence_shown_s": 2.0,  # issue 15: new/old first token p50, evidence on screen p50
+    # issue 22: at 1M chunks start to first search, add one article; search p50 at 100k / 1M; RSS at 1M; 4 chats
+    "start_s_1m": 10, "add_s_1m": 5, "search_p50_ms_100k": 60, "search_p50_ms_1m": 150, "rss_mb_1m": 8000,
+    "chats_4_vs_1": 1.5,
 }
 
 
@@ -125,6 +128,49 @@ def markdown(r: dict) -> str:
                   "| evidence_tokens | decision prompt tokens | first token s |", "|---:|---:|---:|"]
         for b in g["first_token_by_budget"]:
             lines.append(f"| {b['evidence_tokens']} | {_n(b['decision_prompt_tokens'])} | {_s(b['first_token_s'])} |")
+        lines.append("")
+    if "scale" in r:
+        sc = r["scale"]
+        lines += ["## Scale: a synthetic archive (whole store)", "",
+                  f"Chunks from {sc['source']} sentences; vectors {sc['vectors']} (not the embedder's: a million "
+                  "chunks would take a day to embed here). Each probe is a new process: start to its first answered "
+                  f"search, {sc['queries']} searches, one new article added (real e5) and removed.", "",
+                  "| chunks | keyword engine | start → first search s | search p50 / p95 ms | add article s "
+                  "| remove article s | peak RSS MB |", "|---:|---|---:|---:|---:|---:|---:|"]
+        for row in sc["rows"]:
+            for p in row["probes"]:
+                lines.append(f"| {row['chunks']:,} | {p['engine']} | {_s(p['start_to_first_search_s'])} | "
+                             f"{_n(p['search_p50_ms'])} / {_n(p['search_p95_ms'])} | {_r(p['add_article_s'])} | "
+                             f"{_r(p['remove_article_s'])} | {_n(p['peak_rss_mb'])} |")
+        lines.append("")
+    if "keyword_scale" in r:
+        lines += ["## Scale: the keyword engines alone", "",
+                  "| chunks | engine | open + first search s | search p50 / p95 ms | add 10 chunks s | remove s "
+                  "| peak RSS MB | build s |", "|---:|---|---:|---:|---:|---:|---:|---:|"]
+        for row in r["keyword_scale"]["rows"]:
+            for p in row["probes"]:
+                lines.append(f"| {row['chunks']:,} | {p['engine']} | {_r(p['open_and_first_search_s'])} | "
+                             f"{_r(p['search_p50_ms'])} / {_r(p['search_p95_ms'])} | {_r(p['add_article_s'])} | "
+                             f"{_r(p['remove_article_s'])} | {_n(p['peak_rss_mb'])} | {_n(row['build_s'][p['engine']])} |")
+        lines.append("")
+    if "remote_ingest" in r:
+        e = r["remote_ingest"]
+        lines += ["## Ingest through an embedding server", "",
+                  f"{e['chunks']} chunks (and their sentences) through the `openai` backend, {e['batch']} texts a request, "
+                  f"against a stand-in server answering each request after {e['latency_s']} s.", "",
+                  "| requests in flight | chunks/s | × one at a time |", "|---:|---:|---:|"]
+        lines += [f"| {x['concurrency']} | {_r(x['chunks_per_s'])} | {_r(x['speedup'])} |" for x in e["rows"]]
+        lines.append("")
+    if "chats" in r:
+        c = r["chats"]
+        lines += ["## Concurrent chats: in-process vs llama-server", "",
+                  f"Model {c['model']}, llama-server with {c['parallel']} slots; each user asks {c['per_user']} dev "
+                  f"questions in turn; {c['repeats']} rounds each (answers/min of each round listed).", "",
+                  "| mode / users | answers per min | × one user | model first token p50 / p95 s |",
+                  "|---|---|---:|---:|"]
+        for key, v in c["summary"].items():
+            lines.append(f"| {key} | {', '.join(_r(x) for x in v['answers_per_min'])} | "
+                         f"{_r(v['throughput_vs_1_user'])} | {_s(v['first_token_p50_s'])} / {_s(v['first_token_p95_s'])} |")
         lines.append("")
     if "startup" in r:
         s = r["startup"]["runs"]
