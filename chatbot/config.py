@@ -122,9 +122,18 @@ class Settings(BaseSettings):
         "Costs one short model call before the evidence is shown (~1.5-2 s on 2 cores). Chosen on the dev "
         "set's 29 answerable English questions: the quoted sentence holds the key fact 0.45 -> 0.62, all gold "
         "sentences in the evidence 0.38 -> 0.59 (docs/evaluation.md).")
-    llm_backend: Literal["llamacpp", "openai", "ollama"] = Field(
-        "llamacpp", description="Chat model backend: `llamacpp` (local GGUF, offline), `openai` "
-        "(any OpenAI-compatible server) or `ollama`.")
+    llm_backend: Literal["llamacpp", "llama-server", "openai", "ollama"] = Field(
+        "llamacpp", description="Chat model backend: `llamacpp` (local GGUF in this process, one answer at a time), "
+        "`llama-server` (the same GGUF in llama.cpp's server with llm_parallel slots: several chats at once), "
+        "`openai` (any OpenAI-compatible server) or `ollama`.")
+    llm_parallel: int = Field(
+        4, ge=1, le=64, description="llama-server: conversations decoded at once (slots of llm_context tokens each).")
+    llm_server_url: str | None = Field(
+        None, description="llama-server: URL of a running llama.cpp server (e.g. http://127.0.0.1:8080). Unset: "
+        "one is started on a free 127.0.0.1 port with llm_model and stopped when the process exits.")
+    llm_server_bin: str = Field(
+        "llama-server", description="llama-server: the server binary, looked up next to this Python (where "
+        "`make llama-server` puts it), as a path, then on PATH.")
     llm_model: str = Field(
         "qwen2.5-coder-1.5b-instruct-q4_k_m",
         description="llamacpp: a packaged model name (see `chatbot models`) or a GGUF path; "
