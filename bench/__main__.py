@@ -24,7 +24,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .report import markdown
+from .report import markdown, scale_plot
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SECTIONS = ("ingest", "query", "evidence", "llm", "app", "scale", "keyword", "embed", "chats")
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="sizes for the keyword engines alone (default: %(default)s)")
     ap.add_argument("--keyword-engines", default="sqlite,tantivy,memory",
                     help="keyword engines to compare (memory only up to 100k: it rebuilds at every start)")
-    ap.add_argument("--embed-latency", type=float, default=0.1,
+    ap.add_argument("--embed-latency", type=float, default=0.5,
                     help="seconds the stand-in embedding server takes per request (default: %(default)s)")
     ap.add_argument("--embed-concurrency", default="1,2,4,8", help="requests in flight to compare")
     ap.add_argument("--chat-users", default="1,2,4", help="concurrent chats to compare (default: %(default)s)")
@@ -170,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     (args.results / f"{stamp}{'' if complete else '-partial'}.json").write_text(text, encoding="utf-8")
     (args.results / f"{name}.json").write_text(text, encoding="utf-8")
     (args.results / f"{name}.md").write_text(markdown(result), encoding="utf-8")
+    if "scale" in result or "keyword_scale" in result:
+        scale_plot(result, args.results / f"{name}-scale.png")
     print(markdown(result))
     return 0
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from .stats import median
 
 GOALS = {
@@ -182,3 +184,47 @@ def markdown(r: dict) -> str:
         lines.append(f"- peak RSS with the default model loaded, {mm['chunks']:,} chunks indexed and one question "
                      f"answered: {mm['peak_rss_mb']:.0f} MB (start-up with that index: {mm['ready_s']:.1f} s)")
     return "\n".join(lines) + "\n"
+
+
+PANELS = (("start_to_first_search_s", "open_and_first_search_s", "start → first answered search (s)", "start_s_1m"),
+          ("search_p50_ms", "search_p50_ms", "search p50 (ms)", "search_p50_ms_1m"),
+          ("add_article_s", "add_article_s", "add one article (s)", "add_s_1m"),
+          ("peak_rss_mb", "peak_rss_mb", "peak RSS (MB)", "rss_mb_1m"))
+
+
+def scale_plot(r: dict, path) -> None:
+    """The scale curve: per keyword engine, the whole store measured (solid), extrapolated to the
+    largest keyword-only size by a power law through the two largest measured sizes (dashed),
+    and the keyword engine alone (dotted); the 1M targets as grey lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(PANELS), figsize=(4 * len(PANELS), 3.6))
+    rows = r.get("scale", {}).get("rows", [])
+    kw_rows = r.get("keyword_scale", {}).get("rows", [])
+    top = max([row["chunks"] for row in kw_rows + rows] or [1])
+    for ax, (key, kw_key, title, goal) in zip(axes, PANELS):
+        engines = sorted({p["engine"] for row in rows + kw_rows for p in row["probes"]})
+        for i, engine in enumerate(engines):
+            color = f"C{i}"
+            pts = [(row["chunks"], p[key]) for row in rows for p in row["probes"] if p["engine"] == engine]
+            if pts:
+                ax.plot(*zip(*pts), "o-", color=color, label=f"{engine} (store)")
+            if len(pts) >= 2 and pts[-1][0] < top:
+                (x0, y0), (x1, y1) = pts[-2], pts[-1]
+                slope = math.log(y1 / y0) / math.log(x1 / x0) if y0 > 0 and y1 > 0 else 1.0
+                ax.plot([x1, top], [y1, y1 * (top / x1) ** slope], "--", color=color)
+            kw = [(row["chunks"], p[kw_key]) for row in kw_rows for p in row["probes"] if p["engine"] == engine]
+            if kw:
+                ax.plot(*zip(*kw), "s:", color=color, label=f"{engine} (keyword index alone)")
+        ax.axhline(GOALS[goal], color="grey", lw=0.8)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("chunks")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

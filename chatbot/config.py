@@ -145,7 +145,7 @@ class Settings(BaseSettings):
         "that starts repeating itself stops here).")
     llm_temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature (0 = greedy).")
     llm_timeout: float = Field(
-        120.0, gt=0, description="Seconds to wait for a remote LLM server (openai and ollama backends).")
+        120.0, gt=0, description="Seconds to wait for a remote LLM server (openai, ollama and llama-server backends; also for llama-server to start).")
     llm_idle_timeout: float = Field(
         20.0, gt=0,
         description="llamacpp: seconds a generated token may wait unread (a closed browser tab, a reader that "
