@@ -3,8 +3,8 @@
 An engine (``CHATBOT_KEYWORD_INDEX``) holds, for each chunk id, the chunk's morphemes
 (:func:`chatbot.lexical.tokenize`) and ranks chunk ids by BM25 (k1 = 1.2, b = 0.75):
 
+- ``tantivy`` (default): the tantivy engine (Lucene-like, Rust), a folder of segments;
 - ``sqlite``: SQLite FTS5 (Python's own ``sqlite3``), its ``bm25()`` ranking, one file;
-- ``tantivy``: the tantivy engine (Lucene-like, Rust), a folder of segments;
 - ``memory``: the in-memory inverted index of :class:`chatbot.lexical.BM25Index`, rebuilt from the
   store at every start (what the product did before; kept as the baseline for benchmarks).
 
@@ -153,7 +153,7 @@ class TantivyEngine:
 
     def _write(self, fn: Callable) -> None:
         with self._lock:
-            writer = self._index.writer(64_000_000, 1)
+            writer = self._writer()
             try:
                 fn(writer)
                 writer.commit()
@@ -163,6 +163,17 @@ class TantivyEngine:
                 raise
             finally:
                 del writer  # releases the index's writer lock
+
+    def _writer(self, wait_s: float = 60.0):
+        """The index's writer; another process on this data dir may hold it for a moment."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                return self._index.writer(64_000_000, 1)
+            except ValueError:  # "Failed to acquire Lockfile: LockBusy"
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
 
     def add(self, ids: list[str], tokens: list[str]) -> None:
         def write(writer):
@@ -223,8 +234,8 @@ class MemoryEngine:
 
 
 ENGINES: dict[str, Callable[[Path], KeywordEngine]] = {
-    "sqlite": SqliteEngine,
     "tantivy": TantivyEngine,
+    "sqlite": SqliteEngine,
     "memory": MemoryEngine,
 }
 
