@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 from .stats import median
 
 GOALS = {
@@ -192,9 +190,16 @@ PANELS = (("start_to_first_search_s", "open_and_first_search_s", "start → firs
           ("peak_rss_mb", "peak_rss_mb", "peak RSS (MB)", "rss_mb_1m"))
 
 
+def extrapolate(points: list[tuple[float, float]], x: float) -> float:
+    """Linear in the number of chunks through the two largest measured sizes (a cost per chunk;
+    pessimistic for searches, whose indexes grow sublinearly), never below the last measurement."""
+    (x0, y0), (x1, y1) = points[-2], points[-1]
+    return max(y1, y1 + (y1 - y0) / (x1 - x0) * (x - x1))
+
+
 def scale_plot(r: dict, path) -> None:
     """The scale curve: per keyword engine, the whole store measured (solid), extrapolated to the
-    largest keyword-only size by a power law through the two largest measured sizes (dashed),
+    largest keyword-only size (dashed, :func:`extrapolate`),
     and the keyword engine alone (dotted); the 1M targets as grey lines."""
     import matplotlib
 
@@ -213,9 +218,7 @@ def scale_plot(r: dict, path) -> None:
             if pts:
                 ax.plot(*zip(*pts), "o-", color=color, label=f"{engine} (store)")
             if len(pts) >= 2 and pts[-1][0] < top:
-                (x0, y0), (x1, y1) = pts[-2], pts[-1]
-                slope = math.log(y1 / y0) / math.log(x1 / x0) if y0 > 0 and y1 > 0 else 1.0
-                ax.plot([x1, top], [y1, y1 * (top / x1) ** slope], "--", color=color)
+                ax.plot([pts[-1][0], top], [pts[-1][1], extrapolate(pts, top)], "--", color=color)
             kw = [(row["chunks"], p[kw_key]) for row in kw_rows for p in row["probes"] if p["engine"] == engine]
             if kw:
                 ax.plot(*zip(*kw), "s:", color=color, label=f"{engine} (keyword index alone)")
