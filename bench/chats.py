@@ -2,9 +2,9 @@
 (``llamacpp``: one model behind a lock) and in llama.cpp's server with parallel slots
 (``llama-server``), in one run on the same questions.
 
-Each user is a thread with its own questions (dev questions over the project corpus, never the
-test set) asked one after the other through ``Chatbot.stream``, all users sharing one
-``Chatbot`` as the web chat does. Throughput is answers completed per minute of wall time (and
+Each user is a thread asking the same answerable dev questions (over the project corpus, never
+the test set), each starting at another one, one after the other through ``Chatbot.stream``;
+all users share one ``Chatbot`` as the web chat does, so every round has the same mix of work. Throughput is answers completed per minute of wall time (and
 the model's answer tokens per second); first token is the model's first token of each answer
 (``Answer.timings['model_first_token_s']``; the verbatim quote streams before it). The
 in-process model's KV cache is reset before each round, the server is started afresh per mode.
@@ -21,6 +21,8 @@ from chatbot.chain import Answer
 from .corpus import dev_questions
 from .stats import median, pct, stopwatch
 
+ANSWERED = ["d010", "d023", "d094"]  # answerable Japanese dev questions (as in bench.generation)
+
 
 def _ask(bot: Chatbot, question: str) -> dict:
     with stopwatch() as t:
@@ -36,8 +38,8 @@ def round_of(bot: Chatbot, users: int, questions: list[str], per_user: int) -> d
 
     def user(i: int) -> None:
         try:
-            for q in questions[i * per_user:(i + 1) * per_user]:
-                rows.append(_ask(bot, q))
+            for k in range(per_user):
+                rows.append(_ask(bot, questions[(i + k) % len(questions)]))
         except BaseException as exc:  # reported after the round
             errors.append(exc)
 
@@ -59,7 +61,7 @@ def chats(data_dir: Path, corpus_dir: Path, users: list[int], per_user: int = 2,
           parallel: int = 4, model: str | None = None) -> dict:
     """Each mode (in-process, server) at each number of users, ``repeats`` times (the spread of a
     shared machine shows in the repeats)."""
-    questions = [q["question"] for q in dev_questions(n=max(users) * per_user)]
+    questions = [q["question"] for q in dev_questions(ANSWERED)]
     base = Settings(data_dir=data_dir, corpus_dir=corpus_dir, **({"llm_model": model} if model else {}))
     Chatbot(base).ingest()
     out: dict = {"model": base.llm_model, "parallel": parallel, "per_user": per_user, "repeats": repeats, "modes": {}}
