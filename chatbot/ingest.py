@@ -114,11 +114,14 @@ def ingest(
         _record_stored_chunks(store, sentences)
     docs, skipped = load_documents(paths, home=Path(home or settings.corpus_dir), settings=settings)
     report = IngestReport(files=len(docs), skipped=skipped)
-    by_doc = store.by_document()
-
     unique: dict[str, Document] = {}
     for doc in docs:
         unique.setdefault(doc.doc_id, doc)
+
+    by_doc: dict[str, dict[str, ChunkMeta]] = defaultdict(dict)
+    # Only these documents' chunks are read, unless pruning needs every one (the archive may be large).
+    for cid, meta in (store.all_metadata() if prune else store.metadata_of(list(unique))).items():
+        by_doc[meta.doc_id][cid] = meta
 
     plans = []  # (doc, chunks, ids, doc_hash, old) for documents that changed
     for doc in unique.values():
@@ -146,13 +149,16 @@ def ingest(
     def flush() -> None:
         texts = [text for _, text, _ in pending]
         vectors: list[list[float]] = []
-        for j in range(0, len(texts), PROGRESS_STEP):
-            vectors += embeddings.embed_passages(texts[j:j + PROGRESS_STEP]).tolist()
+        step = max(PROGRESS_STEP, embeddings.parallel_texts)  # an embedding server takes many at once
+        for j in range(0, len(texts), step):
+            vectors += embeddings.embed_passages(texts[j:j + step]).tolist()
             if sentences is not None:  # evidence at question time becomes a lookup
-                sentences.add({cid: sentence_texts(text) for cid, text, _ in pending[j:j + PROGRESS_STEP]})
+                sentences.add({cid: sentence_texts(text) for cid, text, _ in pending[j:j + step]})
             if progress:
                 progress(report.chunks_added + len(vectors), total)
         store.add([cid for cid, _, _ in pending], vectors, texts, [meta for _, _, meta in pending])
+        if sentence_vectors is not None:
+            sentence_vectors.warm([t[s:e] for t in texts for s, e in split_sentences(t)])
         report.chunks_added += len(pending)
         pending.clear()
 
@@ -167,7 +173,7 @@ def ingest(
                 kept_metas.append(meta)
             else:
                 pending.append((cid, chunk.text, meta))
-                if len(pending) >= EMBED_BATCH:
+                if len(pending) >= max(EMBED_BATCH, embeddings.parallel_texts):
                     flush()
         stale += sorted(set(old) - set(ids))
     if pending:
@@ -254,18 +260,15 @@ class Removed:
 def find_document(store: ChunkStore, doc_id_or_path: str | Path) -> tuple[str, dict[str, ChunkMeta]] | None:
     """The ingested document named by its doc id, or by its file's path (as given at ingest, or
     any path to the same file): ``(doc_id, {chunk_id: metadata})``, or None."""
-    by_doc = store.by_document()
     key = str(doc_id_or_path)
-    if key in by_doc:
-        return key, by_doc[key]
     try:
         resolved = str(Path(key).expanduser().resolve())
     except (OSError, RuntimeError):
         resolved = None
-    for doc_id, chunks in by_doc.items():
-        meta = next(iter(chunks.values()))
-        if key == meta.source or (resolved and resolved == meta.path):
-            return doc_id, chunks
+    for field, value in (("doc_id", key), ("source", key), ("path", resolved)):
+        if value and (chunks := store.metadata_where(field, value)):
+            doc_id = next(iter(chunks.values())).doc_id
+            return doc_id, store.metadata_of([doc_id])
     return None
 
 

@@ -15,6 +15,9 @@ import numpy as np
 
 from .text import nfkc
 
+# Recorded by the persistent keyword index (chatbot.keyword_index): bump it when tokenize() changes,
+# so that every index built with the old tokens is rebuilt.
+TOKENIZER_VERSION = "sudachi-core-A-normalized-content-v1"
 _KATAKANA = re.compile(r"[\u30a0-\u30ff]+")  # katakana, ・ and ー
 # Parts of speech that carry no topic: particles, auxiliaries, punctuation, blanks.
 _STOP_POS = {"助詞", "助動詞", "補助記号", "記号", "空白"}

@@ -6,6 +6,8 @@
   the reader, so the lock is never held across a ``yield``: a reader that closes the stream
   (or breaks out of its loop) stops generation at the next token, and one that stops reading
   without closing (a closed browser tab) is given up after ``CHATBOT_LLM_IDLE_TIMEOUT`` seconds.
+- ``llama-server``: llama.cpp's own server with parallel slots, so several chats run at once
+  (:mod:`chatbot.llama_server`).
 - ``openai``: any OpenAI-compatible server (OpenAI, vLLM, llama.cpp server, LM Studio).
 - ``ollama``: a local Ollama server.
 
@@ -233,8 +235,15 @@ def _ollama(settings: Settings) -> BaseChatModel:
                       client_kwargs={"timeout": settings.llm_timeout})
 
 
+def _llama_server(settings: Settings) -> BaseChatModel:
+    from .llama_server import chat_model
+
+    return chat_model(settings)
+
+
 BACKENDS: dict[str, Callable[[Settings], BaseChatModel]] = {
     "llamacpp": _llamacpp,
+    "llama-server": _llama_server,
     "openai": _openai,
     "ollama": _ollama,
 }

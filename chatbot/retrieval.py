@@ -9,7 +9,6 @@ returns typed :class:`SearchResult` objects for the CLI, the web chat and the ev
 
 from __future__ import annotations
 
-import threading
 from dataclasses import asdict, dataclass, field
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -19,7 +18,6 @@ from pydantic import ConfigDict
 
 from .config import Settings
 from .embeddings import ChatbotEmbeddings
-from .lexical import BM25Index, tokenize
 from .store import ChunkMeta, ChunkStore
 
 
@@ -111,34 +109,6 @@ class Candidate:
     score: float
 
 
-@dataclass(frozen=True)
-class _KeywordSnapshot:
-    index: BM25Index
-    ids: list[str]
-    texts: list[str]
-    metas: list[ChunkMeta]
-
-
-class _KeywordIndex:
-    """BM25 over every chunk in the store, rebuilt only when the store changes."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._generation: str | None = None
-        self._snapshot = _KeywordSnapshot(BM25Index([]), [], [], [])
-
-    def current(self, store: ChunkStore) -> _KeywordSnapshot:
-        """The index for the store's current content (swapped atomically when rebuilt)."""
-        generation = store.generation()
-        if generation != self._generation:
-            with self._lock:
-                if generation != self._generation:
-                    ids, texts, metas = store.all_texts()
-                    self._snapshot = _KeywordSnapshot(BM25Index([tokenize(t) for t in texts]), ids, texts, metas)
-                    self._generation = generation
-        return self._snapshot
-
-
 class HybridRetriever(BaseRetriever):
     """Dense + BM25 retrieval with score fusion and near-duplicate merging."""
 
@@ -149,11 +119,6 @@ class HybridRetriever(BaseRetriever):
     settings: Settings
     mode: str = "hybrid"  # "hybrid", "dense" or "bm25" (the last two for evaluation)
     k: int | None = None  # passages per LangChain query (default: settings.top_k)
-    keyword_index: _KeywordIndex = None  # type: ignore[assignment]
-
-    def model_post_init(self, __context) -> None:
-        if self.keyword_index is None:
-            self.keyword_index = _KeywordIndex()
 
     def search(self, query: str, k: int | None = None) -> list[SearchResult]:
         """The ``k`` best passages for ``query`` (default: ``settings.top_k``)."""
@@ -169,10 +134,8 @@ class HybridRetriever(BaseRetriever):
         return [Candidate(h.chunk_id, h.text, h.meta, 1.0 - h.distance) for h in self.store.query(vector, n)]
 
     def bm25_candidates(self, query: str, n: int) -> list[Candidate]:
-        """Best chunks by BM25 over morphemes; the index is rebuilt only when the store changed."""
-        kw = self.keyword_index.current(self.store)
-        return [Candidate(kw.ids[i], kw.texts[i], kw.metas[i], score)
-                for i, score in kw.index.top(tokenize(query), n)]
+        """Best chunks by BM25 over morphemes (the store's persistent keyword index)."""
+        return [Candidate(h.chunk_id, h.text, h.meta, score) for h, score in self.store.keyword_query(query, n)]
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun

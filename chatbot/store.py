@@ -3,11 +3,14 @@
 Embedded (``PersistentClient`` under the data dir) by default, or a Chroma server when
 ``CHATBOT_CHROMA_URL`` is set. The collection records which embedding model built it, so
 a query with another model fails with an error that names the fix instead of returning noise.
+Every chunk written or deleted here also goes to the keyword index (:mod:`chatbot.keyword_index`),
+after Chroma, so the two indexes of the same chunks never need a rebuild.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 from urllib.parse import urlparse
 
 import chromadb
@@ -15,6 +18,7 @@ import httpx
 
 from .config import Settings
 from .errors import EmbeddingMismatchError, StoreUnavailableError
+from .keyword_index import KeywordIndex, open_keyword_index
 
 _PAGE = 2000  # rows per get/add call; keeps requests to a Chroma server small
 
@@ -143,6 +147,12 @@ class ChunkStore:
     def _where(self) -> str:
         return self.settings.chroma_url or str(self.settings.chroma_path())
 
+    @cached_property
+    def keyword(self) -> KeywordIndex:
+        """BM25 over the same chunks (``CHATBOT_KEYWORD_INDEX``), opened, not rebuilt."""
+        s = self.settings
+        return open_keyword_index(s.keyword_index, s.data_dir / "keyword" / f"{s.keyword_index}-{s.collection}", self)
+
     @property
     def collection(self):
         """The Chroma collection, created on first use and checked against the embedding model."""
@@ -199,6 +209,43 @@ class ChunkStore:
             out.setdefault(meta.doc_id, {})[cid] = meta
         return out
 
+    def metadata_of(self, doc_ids: list[str]) -> dict[str, ChunkMeta]:
+        """``chunk_id -> metadata`` for every chunk of these documents."""
+        out: dict[str, ChunkMeta] = {}
+        for i in range(0, len(doc_ids), 100):
+            part = doc_ids[i:i + 100]
+            out.update(self._get_where({"doc_id": part[0]} if len(part) == 1 else {"doc_id": {"$in": part}}))
+        return out
+
+    def metadata_where(self, field: str, value: str) -> dict[str, ChunkMeta]:
+        """``chunk_id -> metadata`` for the chunks whose ``field`` is ``value``."""
+        return self._get_where({field: value})
+
+    def _get_where(self, where: dict) -> dict[str, ChunkMeta]:
+        out: dict[str, ChunkMeta] = {}
+        while True:
+            page = self._call(self.collection.get, where=where, include=["metadatas"], limit=_PAGE, offset=len(out))
+            out.update((c, ChunkMeta.from_chroma(m)) for c, m in zip(page["ids"], page["metadatas"]))
+            if len(page["ids"]) < _PAGE:
+                return out
+
+    def all_ids(self) -> list[str]:
+        """Every chunk id (paged; for reconciling the keyword index)."""
+        out: list[str] = []
+        while True:
+            page = self._call(self.collection.get, include=[], limit=_PAGE * 10, offset=len(out))
+            out += page["ids"]
+            if len(page["ids"]) < _PAGE * 10:
+                return out
+
+    def texts(self, ids: list[str]) -> dict[str, str]:
+        """``chunk_id -> text`` for the chunks among ``ids`` that exist."""
+        out: dict[str, str] = {}
+        for i in range(0, len(ids), _PAGE):
+            page = self._call(self.collection.get, ids=ids[i:i + _PAGE], include=["documents"])
+            out.update(zip(page["ids"], page["documents"]))
+        return out
+
     def all_texts(self) -> tuple[list[str], list[str], list[ChunkMeta]]:
         """Ids, texts and metadata of every chunk (for the keyword index)."""
         ids: list[str] = []
@@ -221,6 +268,7 @@ class ChunkStore:
         for i in range(0, len(ids), _PAGE):
             self._call(self.collection.upsert, ids=ids[i:i + _PAGE], embeddings=embeddings[i:i + _PAGE],
                        documents=texts[i:i + _PAGE], metadatas=stored[i:i + _PAGE])
+            self.keyword.add(ids[i:i + _PAGE], texts[i:i + _PAGE])
 
     def update_metadata(self, ids: list[str], metas: list[ChunkMeta]) -> None:
         """Replace the metadata of existing chunks (no re-embedding)."""
@@ -232,6 +280,7 @@ class ChunkStore:
         """Remove chunks by id."""
         for i in range(0, len(ids), _PAGE):
             self._call(self.collection.delete, ids=ids[i:i + _PAGE])
+            self.keyword.delete(ids[i:i + _PAGE])
 
     def query(self, embedding, n: int) -> list[Hit]:
         """The ``n`` chunks nearest to ``embedding`` (cosine distance)."""
@@ -258,6 +307,14 @@ class ChunkStore:
         hits = [Hit(c, t, ChunkMeta.from_chroma(m), 0.0) for c, t, m in zip(page["ids"], page["documents"], page["metadatas"])]
         return sorted(hits, key=lambda h: h.meta.start)
 
+    def keyword_query(self, query: str, n: int) -> list[tuple[Hit, float]]:
+        """The ``n`` best chunks for ``query`` by BM25 over morphemes, with their scores
+        (``Hit.distance`` is unused: 0)."""
+        ranked = self.keyword.search(query, n)
+        if not ranked:
+            return []
+        return [(h, score) for h, (_, score) in zip(self.get([cid for cid, _ in ranked]), ranked)]
+
     def generation(self) -> str:
         """Changes whenever the collection content changes (used to refresh the keyword index)."""
         meta = self._call(lambda: self._client.get_collection(self.settings.collection).metadata) or {}
@@ -266,9 +323,11 @@ class ChunkStore:
     def bump_generation(self) -> None:
         """Record that the content changed, so other processes refresh their keyword index."""
         meta = dict(self._call(lambda: self._client.get_collection(self.settings.collection).metadata) or {})
-        meta["generation"] = int(meta.get("generation", 0)) + 1
+        previous = int(meta.get("generation", 0))
+        meta["generation"] = previous + 1
         meta["embedding_model"] = self.embedding_model_id
         self._call(self.collection.modify, metadata=meta)
+        self.keyword.bumped(previous)
 
     def reset(self) -> None:
         """Delete the collection (used by ``chatbot ingest --rebuild``)."""
@@ -279,6 +338,7 @@ class ChunkStore:
         except Exception:
             pass  # nothing to delete
         self._collection = None
+        self.keyword.cleared()
 
 
 # What a Chroma server that is down, unreachable or cut off mid-request raises: the HTTP client's

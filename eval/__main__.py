@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--path", type=Path, default=None, help="valid-v1.3.json (default: ../shared/data/jsquad)")
     p.add_argument("--limit", type=int, default=None, help="only the first N questions")
     p.add_argument("--modes", default="bm25,dense,hybrid", help="retrieval modes (empty: skip retrieval)")
+    p.add_argument("--keyword-indexes", default="",
+                   help="other keyword engines to measure in the same run, e.g. tantivy,memory (CHATBOT_KEYWORD_INDEX)")
     p.add_argument("--answers", type=int, default=0, metavar="N",
                    help="also answer a seeded random sample of N questions with the LLM, and score the quote "
                    "floor on them (make eval-jsquad uses 100)")
@@ -111,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
 
         args.results.mkdir(parents=True, exist_ok=True)
         if args.modes:
-            result = run_retrieval(args.path or DEFAULT_PATH, limit=args.limit, modes=args.modes.split(","))
+            result = run_retrieval(args.path or DEFAULT_PATH, limit=args.limit, modes=args.modes.split(","),
+                                   keyword_indexes=[e for e in args.keyword_indexes.split(",") if e])
             result["date"] = _now()
             out = args.results / "jsquad-retrieval.json"
             out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

@@ -100,8 +100,10 @@ def metrics(ranks: list[int | None]) -> dict:
 
 
 def run_retrieval(path: Path = DEFAULT_PATH, settings: Settings | None = None, limit: int | None = None,
-                  modes=MODES, progress: bool = True) -> dict:
-    """Ingest JSQuAD into its own collection and measure each retrieval mode."""
+                  modes=MODES, progress: bool = True, keyword_indexes: Iterable[str] = ()) -> dict:
+    """Ingest JSQuAD into its own collection and measure each retrieval mode; for each of
+    ``keyword_indexes`` (other keyword engines, ``CHATBOT_KEYWORD_INDEX``) the modes that use BM25
+    again, as ``bm25[engine]`` and ``hybrid[engine]``, on the same collection in the same run."""
     base = settings or Settings()
     settings = base.model_copy(update={"collection": "jsquad"})
     paragraphs, questions = load_jsquad(path)
@@ -117,22 +119,31 @@ def run_retrieval(path: Path = DEFAULT_PATH, settings: Settings | None = None, l
            "settings": {k: getattr(settings, k) for k in
                         ("chunk_tokens", "chunk_overlap", "candidates", "fusion", "bm25_weight", "rrf_k",
                          "embedding_backend", "embedding_model")},
-           "modes": {}}
-    for mode in modes:
-        retriever = HybridRetriever(store=bot.store, embeddings=bot.embeddings, settings=settings, mode=mode)
+           "keyword_index": settings.keyword_index, "modes": {}}
+    runs = [(mode, mode, bot.store) for mode in modes]
+    for engine in keyword_indexes:
+        other = Chatbot(settings.model_copy(update={"keyword_index": engine}), embeddings=bot.embeddings)
+        runs += [(f"{mode}[{engine}]", mode, other.store) for mode in modes if mode != "dense"]
+    for name, mode, store in runs:
+        retriever = HybridRetriever(store=store, embeddings=bot.embeddings, settings=store.settings, mode=mode)
+        t0 = time.time()
+        store.keyword.catch_up()  # an index that does not match the store yet is built from it here
+        build_s = time.time() - t0
         ranks: list[int | None] = []
         t0 = time.time()
         iterator = questions
         if progress:
             from tqdm import tqdm
-            iterator = tqdm(questions, desc=mode, unit="q")
+            iterator = tqdm(questions, desc=name, unit="q")
         for q in iterator:
             docs = ranked_docs(retriever.search(q["question"], k=20))
             gold = doc_id(q["para"])
             ranks.append(docs.index(gold) + 1 if gold in docs else None)
         m = metrics(ranks)
         m["ms_per_query"] = round(1000 * (time.time() - t0) / len(questions), 1)
-        out["modes"][mode] = {k: round(v, 4) if isinstance(v, float) else v for k, v in m.items()}
+        if mode != "dense":
+            m["keyword_index_build_s"] = round(build_s, 2)
+        out["modes"][name] = {k: round(v, 4) if isinstance(v, float) else v for k, v in m.items()}
     return out
 
 

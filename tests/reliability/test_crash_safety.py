@@ -1,7 +1,8 @@
 """Kill the ingest process (SIGKILL) in the middle of a large ingest, once some chunks are written
 and before all are; ingest again: the store ends exactly as a clean ingest leaves it (no
 duplicated chunks, no orphans, same ids), and the chunks written before the kill are kept, not
-embedded again."""
+embedded again. The keyword index (written after Chroma, so the kill may fall between the two)
+then holds exactly the store's chunks and finds the articles written before and after the kill."""
 
 import os
 import signal
@@ -60,3 +61,8 @@ def test_sigkill_during_ingest_then_reingest_equals_a_clean_ingest(tmp_path, e5)
     repaired_ids, clean_ids = set(killed.store.all_metadata()), set(clean.store.all_metadata())
     assert repaired_ids == clean_ids and killed.store.count() == total
     assert killed.ingest(corpus).chunks_added == 0  # and nothing is pending
+
+    for i in (0, 119):  # the first article (written before the kill) and the last (after it)
+        hits = killed.retriever.bm25_candidates(f"第{i}社は新しい工場を建設", 5)
+        assert hits and hits[0].metadata["doc_id"] == f"big/a{i:03d}.md"
+    assert killed.store.keyword.engine.ids() == clean_ids
