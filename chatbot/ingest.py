@@ -157,8 +157,6 @@ def ingest(
             if progress:
                 progress(report.chunks_added + len(vectors), total)
         store.add([cid for cid, _, _ in pending], vectors, texts, [meta for _, _, meta in pending])
-        if sentence_vectors is not None:
-            sentence_vectors.warm([t[s:e] for t in texts for s, e in split_sentences(t)])
         report.chunks_added += len(pending)
         pending.clear()
 

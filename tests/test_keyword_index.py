@@ -25,7 +25,7 @@ def write(folder, **files):
 
 
 def bm25_docs(bot, query):
-    return {c.metadata["doc_id"] for c in bot.retriever.bm25_candidates(query, 10)}
+    return {c.meta.doc_id for c in bot.retriever.bm25_candidates(query, 10)}
 
 
 class Recorder:

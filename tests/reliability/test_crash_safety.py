@@ -64,5 +64,5 @@ def test_sigkill_during_ingest_then_reingest_equals_a_clean_ingest(tmp_path, e5)
 
     for i in (0, 119):  # the first article (written before the kill) and the last (after it)
         hits = killed.retriever.bm25_candidates(f"第{i}社は新しい工場を建設", 5)
-        assert hits and hits[0].metadata["doc_id"] == f"big/a{i:03d}.md"
+        assert hits and hits[0].meta.doc_id == f"big/a{i:03d}.md"
     assert killed.store.keyword.engine.ids() == clean_ids
