@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.quick:
         args.sizes, args.ratio_chunks, args.runs, args.queries, args.evidence_questions = "20,50", 50, 1, 10, 3
-        args.scale_sizes, args.keyword_sizes, args.embed_concurrency = "1000", "1000,5000", "1,4"
+        args.scale_sizes, args.keyword_sizes, args.embed_concurrency = "300", "300,1000", "1,4"
         args.skip = ",".join({*args.skip.split(","), "llm", "app", "chats"} - {""})
     sizes = [int(s) for s in args.sizes.split(",")]
     skip = set(args.skip.split(",")) - {""}

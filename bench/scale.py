@@ -167,7 +167,7 @@ def _probe_main(article: str, questions: list[str]) -> None:
     print(json.dumps({
         "chunks": bot.store.count(), "queries": len(times), "search_p50_ms": pct(times, 50),
         "search_p95_ms": pct(times, 95), "add_article_s": add_s, "article_chunks": report.chunks_added,
-        "added_article_found": found, "remove_article_s": remove_s, "removed_chunks": removed["chunks_removed"],
+        "added_article_found": found, "remove_article_s": remove_s, "removed_chunks": removed.chunks_removed,
         "rss_after_first_search_mb": first_rss, "peak_rss_mb": peak_rss_mb()}))
 
 
@@ -187,6 +187,8 @@ def scale(sizes: list[int], engines: list[str], work: Path, queries: int = 100,
     """Build the archive size by size (each extends the last) and probe it with each engine
     (the in-memory baseline only up to ``memory_up_to`` chunks: it rebuilds at every start)."""
     name, paragraphs, qs = corpus.source()
+    # A small archive (the --quick smoke test) needs no more source paragraphs than a third of its chunks.
+    paragraphs = paragraphs[:max(64, max(sizes) // 3)]
     vectors = source_vectors(paragraphs, work / "source-vectors.npy")
     questions = random.Random(0).sample(qs, min(queries + 1, len(qs)))
     article = new_article(work / "new")

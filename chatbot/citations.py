@@ -178,7 +178,8 @@ def check_answer(answer: str, evidence: Evidence, similarity: Similarity | None 
     titles = list(dict.fromkeys(s.result.title for s in evidence.sentences))
     checked: list[tuple[CheckedSentence, list[int]]] = []
     for sentence, cites in split_answer(answer):
-        valid = [n for n in cites if evidence.get(n) is not None]
+        # An evidence sentence that asks (「なぜ今、…のか。」) states nothing, so it supports nothing.
+        valid = [n for n in cites if evidence.get(n) is not None and not is_question(evidence.get(n).text)]
         if support.supports(sentence, valid):
             valid = support.needed(sentence, valid)
         else:

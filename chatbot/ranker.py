@@ -1,4 +1,4 @@
-"""Which retrieved sentence answers the question: cheap features and a learned linear ranker.
+"""Which retrieved sentence answers the question: cheap features and a learned ranker.
 
 Every distinct sentence of the retrieved passages is a :class:`Candidate`. :func:`featurize`
 describes each one by numbers that cost no model call: its e5 cosine to the question (and to
@@ -11,9 +11,9 @@ question); and the question's type crossed with sentence cues (a reason connecti
 誰/who). Scores relative to the best candidate are features too, so one linear model fits
 questions whose cosines run high or low.
 
-:class:`Ranker` is a linear model over those features (weights in ``chatbot/data/ranker.json``,
-trained by ``python -m eval train-ranker`` on JSQuAD's training paragraphs and the dev split;
-that file says what it was trained on). :meth:`Ranker.baseline` is the earlier hand-set score
+:class:`Ranker` scores them with a learned model (``chatbot/data/ranker.json``: LambdaMART trees,
+:mod:`chatbot.trees`, trained by ``python -m eval train-ranker`` on JSQuAD's training paragraphs
+and the dev split; that file says what it was trained on and how it scored). :meth:`Ranker.baseline` is the earlier hand-set score
 (e5 cosine + 0.5 × lexical overlap + 0.05 × passage rank), kept for comparison in the eval.
 """
 
@@ -33,6 +33,7 @@ from .chunking import split_sentences
 from .errors import ModelNotFoundError
 from .lexical import tokenize
 from .linear import LinearModel, read
+from .trees import BoostedTrees
 from .retrieval import SearchResult
 from .rules import ARTICLE_MARGIN, GAP_CHARS, LEXICAL_WEIGHT, QUESTION_WORDS, RANK_WEIGHT
 from .shapes import WHY, form_of, gives_reason, refers_back
@@ -136,7 +137,9 @@ def featurize(questions: Sequence[str], candidates: Sequence[Candidate], query_v
         """IDF-weighted share of the best question form's content words found in ``ws`` (a word
         found in few candidates says more than one found in all: 「略」 vs 「AGI」)."""
         weight = lambda t: math.log(1 + n / (1 + df.get(t, 0)))  # noqa: E731
-        return max((sum(weight(t) for t in q if t in ws) / sum(weight(t) for t in q) for q in terms), default=0.0)
+        # sorted: a set's order follows the hash seed, and float sums follow the order
+        return max((sum(weight(t) for t in sorted(q) if t in ws) / sum(weight(t) for t in sorted(q)) for q in terms),
+                   default=0.0)
 
     lexical = np.array([overlap(w) for w in words])
     # The question's focus: its words that are not the article's topic (its title). 「ツバメ・エナジーの熊本
@@ -147,8 +150,8 @@ def featurize(questions: Sequence[str], candidates: Sequence[Candidate], query_v
 
     def focus_overlap(i: int, ws: set[str]) -> float:
         weight = lambda t: math.log(1 + n / (1 + df.get(t, 0)))  # noqa: E731
-        return max((sum(weight(t) for t in q if t in ws) / sum(weight(t) for t in q) for q in focus_terms[i] if q),
-                   default=0.0)
+        return max((sum(weight(t) for t in sorted(q) if t in ws) / sum(weight(t) for t in sorted(q))
+                    for q in focus_terms[i] if q), default=0.0)
 
     focus = np.array([focus_overlap(i, words[i]) for i in range(n)])
     focus_window = np.array([focus_overlap(i, words[i] | (words[prev[i]] if prev[i] >= 0 else set())
@@ -214,9 +217,9 @@ def _article_position(c: Candidate) -> float:
 
 @dataclass(frozen=True)
 class Ranker:
-    """A linear score over :data:`FEATURES` (higher = more likely the answering sentence)."""
+    """A learned score over :data:`FEATURES` (higher = more likely the answering sentence)."""
 
-    model: LinearModel
+    model: LinearModel | BoostedTrees
     article_margin: float = ARTICLE_MARGIN  # in this ranker's score units: see chatbot.evidence
 
     def score(self, features: np.ndarray) -> np.ndarray:
@@ -228,7 +231,9 @@ class Ranker:
 
     @classmethod
     def from_json(cls, data: dict) -> Ranker:
-        return cls(LinearModel.from_json(data, FEATURES), float(data.get("article_margin", ARTICLE_MARGIN)))
+        model = (BoostedTrees.from_json(data, FEATURES) if data.get("kind") == "lightgbm"
+                 else LinearModel.from_json(data, FEATURES))
+        return cls(model, float(data.get("article_margin", ARTICLE_MARGIN)))
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Ranker:

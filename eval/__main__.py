@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jsquad-train", type=int, default=2000, help="JSQuAD training questions sampled")
     p.add_argument("--jsquad-heldout", type=int, default=600, help="JSQuAD held-out questions sampled (report only)")
     p.add_argument("--out", type=Path, default=None, help="where to write the weights (default: chatbot/data/ranker.json)")
-    p.add_argument("--compare", action="store_true", help="also fit the alternatives (logistic, LambdaMART, L2 values)")
+    p.add_argument("--compare", action="store_true", help="also fit the alternatives (linear models, fewer rounds)")
     p.add_argument("--refresh", action="store_true", help="recompute the cached candidate features")
     p = sub.add_parser("train-answerability", help="learn the calibrated answerability (chatbot/data/answerability.json) "
                        "and choose CHATBOT_MIN_CONFIDENCE on dev; see eval/train_answerability.py")
