@@ -1,5 +1,6 @@
-"""A linear model over named, standardized features, stored as JSON: the form both learned parts
-of the pipeline ship in (the sentence ranker and the answerability calibration).
+"""A linear model over named, standardized features, stored as JSON: the form the answerability
+calibration ships in (and the hand-set baseline of the sentence ranker, whose shipped model is
+LightGBM trees: :mod:`chatbot.trees`).
 
 The file names its features, so a model trained before a feature was added still loads (the new
 feature gets weight 0 until the model is retrained); it also records what it was trained on.

@@ -1,7 +1,7 @@
 """Hybrid retrieval: dense (Chroma) + BM25 over Japanese morphemes, fused into one ranking.
 
 Fusion is a convex combination of min-max-normalized scores by default (measured better than
-reciprocal rank fusion on JSQuAD, see README); RRF is one setting away.
+reciprocal rank fusion on JSQuAD, see docs/evaluation.md); RRF is one setting away.
 
 Exposed as a LangChain ``BaseRetriever`` so LCEL chains compose with it; :meth:`search`
 returns typed :class:`SearchResult` objects for the CLI, the web chat and the eval.

@@ -10,7 +10,8 @@ fields; their defaults are documented there with the same provenance.
 from __future__ import annotations
 
 # --- Evidence selection (chatbot.evidence) ------------------------------------------------------
-# Sentence score = e5 cosine(question, sentence) + LEXICAL_WEIGHT × lexical + RANK_WEIGHT ×
+# The hand-set sentence score (Ranker.baseline: the score before the learned ranker, kept as one of
+# its features and as the eval's baseline) = e5 cosine(question, sentence) + LEXICAL_WEIGHT × lexical + RANK_WEIGHT ×
 # (1 - passage rank / k), where lexical is the IDF-weighted share of the question's content words
 # (Sudachi normalized forms, IDF over the candidate sentences) found in the sentence.
 # LEXICAL_WEIGHT 0.5: the recipe measured on a 60-question JSQuAD sample (NOTES §1: the top-1
@@ -29,7 +30,8 @@ QUESTION_WORDS = frozenset(
 # An article is represented in the evidence when its best sentence scores within this margin of
 # the best sentence overall, so that a question about both articles gets both. Dev evidence
 # recall at 250 tokens: margin 0.05 → 0.670, 0.12 → 0.660, 0.25 → 0.660 (one question apart:
-# noise); 0.12 kept.
+# noise); 0.12 kept. In the baseline score's units: the shipped ranker carries its own margin
+# (ranker.json "article_margin", the one that keeps the same share of dev candidates in reach).
 ARTICLE_MARGIN = 0.12
 # How many best sentences are taken before any neighbour: neighbours add context (the subject or
 # date in the sentence before) but cost budget that a distinct high-scoring sentence may need.
