@@ -34,9 +34,9 @@ from chatbot.text import is_full_sentence, is_question
 from chatbot.watch import FolderWatcher
 from chatbot.webauth import exposure_warning, load_credentials
 
-EXAMPLES = [
-    "なぜOpenAIはTrainiumではなくNVIDIAを選んだのですか？",
+EXAMPLES = [  # the first is the input's placeholder
     "OpenAIとAWSの契約の規模はどのくらいですか？",
+    "なぜOpenAIはTrainiumではなくNVIDIAを選んだのですか？",
     "Why did OpenAI sign a cloud deal with AWS?",
     "ナデラCEOはAIの最大の課題は何だと言っていますか？",
 ]

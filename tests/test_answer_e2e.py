@@ -31,6 +31,23 @@ def assert_cited_answer(answer, language):
         assert c.quote and c.text[c.start:c.end] == c.quote
 
 
+def _ui_examples() -> list[str]:
+    """The example questions the web chat offers (app.EXAMPLES), read without starting the app."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse((Path(__file__).resolve().parent.parent / "app.py").read_text(encoding="utf-8"))
+    node = next(n for n in tree.body if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "EXAMPLES")
+    return ast.literal_eval(node.value)
+
+
+@pytest.mark.parametrize("question", _ui_examples())
+def test_the_examples_the_web_chat_offers_are_answered_with_checkable_citations(real_bot, question):
+    """Every example the UI offers is answered (not refused), in its language, citing sentences verbatim.
+    (Whether the first one quotes the right sentence is test_why_nvidia_cites_the_cuda_sentence.)"""
+    assert_cited_answer(real_bot.ask(question), language_of(question))
+
+
 @pytest.mark.parametrize("question, language", [
     ("なぜOpenAIはTrainiumではなくNVIDIAを選んだのですか？", "ja"),
     ("Why did OpenAI choose NVIDIA over Trainium?", "en"),
