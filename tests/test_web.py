@@ -215,3 +215,24 @@ def test_markup_from_articles_and_chat_is_shown_as_text(page, tmp_path):
     expect(page.locator("#chat").get_by_text("<img src=x onerror=window.__pwned=3>", exact=False)).to_be_visible()
     page.wait_for_timeout(500)
     assert page.evaluate("window.__pwned") is None  # nothing from the page content ran
+
+
+def test_english_answer_is_in_english_with_the_original_one_click_away(page):
+    """An English question over Japanese articles: the quote is shown translated, and the original
+    Japanese sentence sits under it in a collapsed <details> that one click opens."""
+    from playwright.sync_api import expect
+
+    from chatbot.text import language_of
+
+    ask(page, "How big is the cloud contract between OpenAI and AWS?")
+    bot_message = page.locator("#chat .message.bot, #chat [data-testid='bot']").last
+    expect(bot_message).to_contain_text("From the article (translated)")
+    lead = bot_message.inner_text().strip().partition("\n")[0]
+    assert language_of(lead) == "en", lead
+    original = bot_message.locator("details.original").first
+    expect(original).to_be_attached()
+    assert original.evaluate("d => !d.open")  # collapsed: the English reader sees English first
+    original.locator("summary").click()
+    assert original.evaluate("d => d.open")
+    text = original.inner_text()
+    assert "Original sentence" in text and language_of(text.partition("」")[0].split("「")[-1]) == "ja", text
