@@ -267,7 +267,9 @@ def test_follow_up_searches_on_the_previous_question_and_asks_with_it(scripted_b
 
 def test_follow_up_rewrite_when_enabled(corpus_bot):
     settings = corpus_bot.settings.model_copy(update={"follow_up_rewrite": True})
-    model = ScriptedChatModel(replies=["OpenAIとAWSの契約はいつ発表されましたか？", "いいえ"], prompts=[])
+    # The rewrite, the decision, and an answer in case the calibration answers despite the "no".
+    model = ScriptedChatModel(replies=["OpenAIとAWSの契約はいつ発表されましたか？", "いいえ", "2025年11月3日です。"],
+                              prompts=[])
     bot = Chatbot(settings, embeddings=corpus_bot.embeddings, chat_model=model)
     bot.store, bot.retriever = corpus_bot.store, corpus_bot.retriever
     answer = bot.ask("それはいつ発表されましたか？", [("OpenAIとAWSの契約の規模は？", "7年間で380億ドルです。")])

@@ -80,6 +80,7 @@ def test_ingest_embeds_only_the_new_chunks_sentences(bot, corpus):
 
 def test_a_crash_after_some_chunks_leaves_every_stored_chunk_with_its_sentences(bot, corpus, monkeypatch):
     monkeypatch.setattr(ingest_mod, "EMBED_BATCH", 1)
+    monkeypatch.setattr(bot.embeddings, "parallel_texts", 1)  # one chunk a write
     calls = []
     real_add = bot.store.add
 
