@@ -47,7 +47,7 @@ from .citations import MARKER, CheckedSentence, Citation, check_answer, citation
 from .config import Settings
 from .embeddings import ChatbotEmbeddings, PassageVectors
 from .evidence import Evidence, EvidenceSentence, select_evidence
-from .facts import missing_facts, missing_terms
+from .facts import missing_facts, missing_terms, spelled_out_as_digits
 from .history import History, previous_context, turns_of
 from .prompts import PromptSet, prompts_for
 from .ranker import Candidate, Ranker, candidates_of, featurize
@@ -255,13 +255,20 @@ class AnswerChain:
             parts.append(delta)
         yield "\n"
         lines = _numbered_lines("".join(parts), [s.id for s in lead])
+
+        def faithful(t: str, original: str) -> bool:
+            digits = spelled_out_as_digits(t)
+            return bool(t) and language_of(t) == query.language and not missing_facts(
+                digits, [original], codes_only=True) and not missing_facts(original, [digits], codes_only=True)
+
         quotes = []
         for i, s in enumerate(lead, 1):
             t = lines.get(s.id, "").strip(" 「」“”\"")
-            faithful = (t and language_of(t) == query.language
-                        and not missing_facts(t, [s.text], codes_only=True)
-                        and not missing_facts(s.text, [t], codes_only=True))
-            quotes.append(Quote(s.text, i, s.id, t if faithful else None))
+            if not faithful(t, s.text):
+                # Read with the question, the small model tends to answer rather than translate
+                # (dropping a period or a figure); the sentence alone, once more.
+                t = self._one_line(prompts.sentence_translation_messages(s.text)).strip(" 「」“”\"")
+            quotes.append(Quote(s.text, i, s.id, t if faithful(t, s.text) else None))
         yield quotes
 
     def check(self, reply: str, found: Found, query: Query, prompts: PromptSet, lead: list[EvidenceSentence],

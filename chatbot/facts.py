@@ -142,6 +142,18 @@ def _original(text: str, lowered: str) -> str:
     return m.group(0) if m else lowered
 
 
+_NUMBER_WORDS = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split())}
+_NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.I)
+
+
+def spelled_out_as_digits(text: str) -> str:
+    """``text`` with English number words up to twenty as digits ("over seven years" → "over 7
+    years"), so that a translation that spells a small number out still carries it."""
+    return _NUMBER_WORD.sub(lambda m: str(_NUMBER_WORDS[m.group(1).lower()]), text)
+
+
 def missing_facts(answer: str, sources: list[str], codes_only: bool = False,
                   acronyms_only: bool = False) -> list[str]:
     """Numbers and names in ``answer`` that occur in none of ``sources`` (``codes_only``: see

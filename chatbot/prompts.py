@@ -62,6 +62,7 @@ class PromptSet:
     quote_translated: str  # the label of a translated quote
     quote_untranslated: str  # the label of a quote in the other language whose translation failed its check
     translate_evidence: str  # the request to translate evidence sentences {ids} into the question's language
+    translate_sentence: str  # one article sentence alone into the question's language (when the first try fails)
     summary: str  # the heading of a summary: {title}
     original: str  # the label of a translated quote's original sentence
     evidence_found: str  # shown while the model writes
@@ -97,6 +98,10 @@ class PromptSet:
         ``ids`` (one numbered line each): the sentences are already in the KV cache."""
         request = self.translate_evidence.format(ids=", ".join(f"[{n}]" for n in ids))
         return self.decision_messages(evidence, question) + [AIMessage(self.yes), HumanMessage(request)]
+
+    def sentence_translation_messages(self, sentence: str) -> list[BaseMessage]:
+        """The request to translate one article ``sentence`` alone into the question's language."""
+        return [HumanMessage(self.translate_sentence.format(sentence=neutralize(sentence)))]
 
     @property
     def condense_prompt(self) -> ChatPromptTemplate:

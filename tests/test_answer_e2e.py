@@ -73,10 +73,7 @@ def test_english_unanswerable_is_refused_in_english(real_bot):
 
 @pytest.mark.parametrize("question, language", [
     ("OpenAIとAWSの契約の規模はどのくらいですか？", "ja"),
-    pytest.param("How big is the OpenAI-AWS cloud deal, and over how many years?", "en", marks=pytest.mark.xfail(
-        reason="known miss (#21 closing note): the 1.5B translates the sentence as 'OpenAI has signed a $38 billion "
-               "cloud deal with AWS', dropping 7年間 and 約5.8兆円, so the check rightly shows the original instead",
-        strict=False)),
+    ("How big is the OpenAI-AWS cloud deal, and over how many years?", "en"),
 ])
 def test_deal_size_is_answered_with_the_verbatim_sentence(real_bot, question, language):
     answer = real_bot.ask(question)

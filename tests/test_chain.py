@@ -171,10 +171,25 @@ def test_a_translation_that_changes_a_number_is_not_shown(scripted_bot):
     question = "How big is the OpenAI-AWS deal?"
     best = best_sentence(scripted_bot("OpenAIとAWSの契約の規模は？"), question)
     assert "380億ドル" in best.text or "38B" in best.text  # the deal sentence is quoted
-    bot = scripted_bot("OpenAIとAWSの契約の規模は？", "Yes", f"[{best.id}] OpenAI signed a 12 billion dollar deal with AWS.")
+    # The translation with the evidence changes the figure; so does the retry of the sentence alone.
+    bot = scripted_bot("OpenAIとAWSの契約の規模は？", "Yes", f"[{best.id}] OpenAI signed a 12 billion dollar deal with AWS.",
+                       "OpenAI signed a 12 billion dollar deal with AWS.")
     answer = bot.ask(question)
     assert answer.quotes[0].translation is None and "12 billion" not in answer.text
     assert answer.text.startswith(EN.quote_untranslated) and best.text in answer.text
+    retry = bot.chat_model.prompts[-1][-1].content
+    assert best.text in retry and "Translate this sentence" in retry
+
+
+def test_a_translation_that_drops_a_period_is_retried_with_the_sentence_alone(scripted_bot):
+    question = "How big is the OpenAI-AWS deal?"
+    best = best_sentence(scripted_bot("OpenAIとAWSの契約の規模は？"), question)
+    assert "7年間" in best.text and "380億ドル" in best.text
+    bot = scripted_bot("OpenAIとAWSの契約の規模は？", "Yes", f"[{best.id}] OpenAI signed a $38 billion deal with AWS.",
+                       "OpenAI signed a $38 billion (5.8 trillion yen) cloud deal with AWS over seven years.")
+    answer = bot.ask(question)  # "seven" counts as the 7 of 7年間
+    assert answer.quotes[0].translation == "OpenAI signed a $38 billion (5.8 trillion yen) cloud deal with AWS over seven years."
+    assert answer.text.startswith(EN.quote_translated)
 
 
 def test_a_translation_in_the_wrong_language_is_not_used(scripted_bot):

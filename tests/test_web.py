@@ -224,7 +224,7 @@ def test_english_answer_is_in_english_with_the_original_one_click_away(page):
 
     from chatbot.text import language_of
 
-    ask(page, "How big is the cloud contract between OpenAI and AWS?")
+    ask(page, "Why did OpenAI sign a cloud deal with AWS?")  # a web chat example
     bot_message = page.locator("#chat .message.bot, #chat [data-testid='bot']").last
     expect(bot_message).to_contain_text("From the article (translated)")
     lead = bot_message.inner_text().strip().partition("\n")[0]
