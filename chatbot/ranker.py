@@ -221,19 +221,22 @@ class Ranker:
 
     model: LinearModel | BoostedTrees
     article_margin: float = ARTICLE_MARGIN  # in this ranker's score units: see chatbot.evidence
+    # The runner-up sentence is quoted too when it scores within this of the best (in this ranker's
+    # units; 0: never). Chosen by `python -m eval train-ranker` on dev by cross-validation.
+    quote_margin: float = 0.0
 
     def score(self, features: np.ndarray) -> np.ndarray:
         """One score per row of ``features``."""
         return self.model(features) if len(features) else np.zeros(0)
 
     def to_json(self) -> dict:
-        return {**self.model.to_json(), "article_margin": self.article_margin}
+        return {**self.model.to_json(), "article_margin": self.article_margin, "quote_margin": self.quote_margin}
 
     @classmethod
     def from_json(cls, data: dict) -> Ranker:
         model = (BoostedTrees.from_json(data, FEATURES) if data.get("kind") == "lightgbm"
                  else LinearModel.from_json(data, FEATURES))
-        return cls(model, float(data.get("article_margin", ARTICLE_MARGIN)))
+        return cls(model, float(data.get("article_margin", ARTICLE_MARGIN)), float(data.get("quote_margin", 0.0)))
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Ranker:

@@ -42,6 +42,12 @@ class BoostedTrees:
         x = np.atleast_2d(np.asarray(x, dtype=np.float64))
         return self._booster.predict(x[:, self._columns], num_threads=1)
 
+    def importance(self) -> dict[str, float]:
+        """Each trained feature's share of the trees' total split gain, largest first."""
+        gain = self._booster.feature_importance(importance_type="gain")
+        return {n: round(float(g / max(gain.sum(), 1e-12)), 4)
+                for n, g in sorted(zip(self.trained, gain), key=lambda p: -p[1])}
+
     def to_json(self) -> dict:
         return {"kind": "lightgbm", "features": list(self.trained), "trees": self.text, "about": self.about}
 

@@ -24,7 +24,8 @@ regression; results in the report): the linear ones matched it on dev and JSQuAD
 news-dev articles it was not trained on (see ``eval/results/ranker.json``). Reported: top-1 and top-3
 (a positive among the first 1 / 3 candidates) on the JSQuAD held-out paragraphs, on dev
 (5-fold cross-validation by question: the dev questions of a fold are never trained on), and
-for the hand-set baseline score. The candidates are cached under ``<data_dir>/ranker-cache`` (they
+for the hand-set baseline score. The margin within which the runner-up sentence is quoted too
+(``quote_margin``) is chosen on the same dev folds (:func:`choose_quote_margin`). The candidates are cached under ``<data_dir>/ranker-cache`` (they
 do not depend on the weights or the features); ``--refresh`` recomputes them.
 """
 
@@ -39,10 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import minimize
 
 from chatbot import Chatbot, Settings
-from chatbot.linear import LinearModel
 from chatbot.ranker import FEATURES, Candidate, Ranker, featurize
 from chatbot.store import ChunkMeta
 from chatbot.trees import BoostedTrees
@@ -50,13 +49,13 @@ from chatbot.text import is_full_sentence, is_question
 
 from .corpus_retrieval import load_questions
 from .jsquad import DEFAULT_PATH, SEED, doc_id, load_jsquad, norm, split_paragraphs, write_articles
+from .ranker_baselines import L2, fit_conditional_logit, fit_logistic
 from .scoring import citation_correct
 from .splits import SPLITS
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "chatbot" / "data" / "ranker.json"
 REPORT = Path(__file__).resolve().parent / "results" / "ranker.json"
-L2 = 1.0  # penalty on the standardized weights (chosen on dev CV with --compare; see the report)
 DEV_WEIGHT = 5.0  # a dev question counts this many JSQuAD questions (its articles are the product's kind)
 
 
@@ -212,51 +211,6 @@ def _upgraded(groups: list[Group]) -> list[Group]:
 
 # -- models -------------------------------------------------------------------------------------
 
-def _standardize(groups: list[Group]) -> tuple[np.ndarray, np.ndarray]:
-    x = np.concatenate([g.features for g in groups])
-    mean, scale = x.mean(axis=0), x.std(axis=0)
-    scale[scale < 1e-9] = 1.0
-    return mean, scale
-
-
-def fit_conditional_logit(groups: list[Group], l2: float = L2, weights: dict[str, float] | None = None) -> Ranker:
-    """Softmax over each group's candidates; maximize the log-probability of its positives."""
-    usable = [g for g in groups if g.labels.any() and len(g.labels) > 1]
-    mean, scale = _standardize(usable)
-    xs = [(g.features - mean) / scale for g in usable]
-    ys = [g.labels > 0 for g in usable]
-    ws = np.array([(weights or {}).get(g.source, 1.0) for g in usable])
-
-    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-        total, grad = l2 * float(w @ w), 2 * l2 * w
-        for x, y, weight in zip(xs, ys, ws):
-            z = x @ w
-            z -= z.max()
-            p = np.exp(z)
-            p /= p.sum()
-            pos = p[y].sum()
-            total -= weight * np.log(pos)
-            # d/dw of -log sum_pos p = sum_all p x - sum_pos (p/pos) x
-            grad -= weight * ((p[y] / pos) @ x[y] - p @ x)
-        return total, grad
-
-    res = minimize(loss, np.zeros(len(FEATURES)), jac=True, method="L-BFGS-B", options={"maxiter": 500})
-    return Ranker(LinearModel(FEATURES, res.x, mean, scale))
-
-
-def fit_logistic(groups: list[Group], l2: float = L2, weights: dict[str, float] | None = None) -> Ranker:
-    """Pointwise logistic regression (positive vs the rest), for comparison."""
-    from sklearn.linear_model import LogisticRegression
-
-    mean, scale = _standardize(groups)
-    x = np.concatenate([(g.features - mean) / scale for g in groups])
-    y = np.concatenate([g.labels for g in groups])
-    w = np.concatenate([np.full(len(g.labels), (weights or {}).get(g.source, 1.0)) for g in groups])
-    model = LogisticRegression(C=1.0 / max(l2, 1e-6), max_iter=2000, class_weight="balanced")
-    model.fit(x, y, sample_weight=w)
-    return Ranker(LinearModel(FEATURES, model.coef_[0], mean, scale, float(model.intercept_[0])))
-
-
 ROUNDS = 300  # boosting rounds of the shipped LambdaMART (learning rate 0.05, 15 leaves)
 
 
@@ -310,8 +264,8 @@ def measures(model, groups: list[Group]) -> dict:
     return out
 
 
-def cross_validated(fit, groups: list[Group], folds: int = 5, seed: int = SEED) -> dict:
-    """Dev figures with each dev fold held out of training (JSQuAD training groups always in)."""
+def dev_fold_scores(fit, groups: list[Group], folds: int = 5, seed: int = SEED) -> list[tuple[Group, np.ndarray]]:
+    """Each dev group's scores by a model fitted with its fold held out (JSQuAD training groups always in)."""
     dev = [g for g in groups if g.source == "dev"]
     rest = [g for g in groups if g.source == "jsquad-train"]
     ids = sorted({g.qid for g in dev})
@@ -321,15 +275,46 @@ def cross_validated(fit, groups: list[Group], folds: int = 5, seed: int = SEED) 
     for f in range(folds):
         model = fit(rest + [g for g in dev if fold_of[g.qid] != f])
         scored += [(g, model.score(g.features)) for g in dev if fold_of[g.qid] == f]
+    return scored
 
-    class _Fixed:  # the held-out fold's scores, looked up by features identity
-        def __init__(self, pairs):
-            self.pairs = {id(g.features): s for g, s in pairs}
 
-        def score(self, features):
-            return self.pairs[id(features)]
+class _Fixed:
+    """Scores computed elsewhere (a held-out fold's), looked up by the features' identity."""
 
-    return measures(_Fixed(scored), dev)
+    def __init__(self, pairs: list[tuple[Group, np.ndarray]]) -> None:
+        self.pairs = {id(g.features): s for g, s in pairs}
+
+    def score(self, features):
+        return self.pairs[id(features)]
+
+
+QUOTE_MARGINS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)  # the grid for Ranker.quote_margin (LambdaMART units)
+
+
+def quote_margin_curve(scored: list[tuple[Group, np.ndarray]]) -> list[dict]:
+    """For each margin: the share of questions whose quotes (the best quotable candidate, and
+    the runner-up when it scores within the margin) hold a positive, the mean share of their
+    quotes that are positives (the citation precision), and how often two are quoted."""
+    rows = []
+    for margin in QUOTE_MARGINS:
+        hit = precision = two = 0.0
+        for g, scores in scored:
+            order = [i for i in np.argsort(-scores, kind="stable") if g.quotable[i]]
+            k = 2 if len(order) > 1 and scores[order[0]] - scores[order[1]] < margin else 1
+            labels = g.labels[order[:k]]
+            hit, precision, two = hit + bool(labels.any()), precision + float(labels.mean()), two + (k == 2)
+        n = max(len(scored), 1)
+        rows.append({"margin": margin, "holds_gold": round(hit / n, 4), "citation_precision": round(precision / n, 4),
+                     "two_quotes": round(two / n, 4)})
+    return rows
+
+
+def choose_quote_margin(curve: list[dict]) -> float:
+    """The margin whose quotes hold a gold sentence most often, among those whose citation
+    precision is no lower than quoting one sentence (a second quote must not cost precision)."""
+    one = curve[0]["citation_precision"]
+    ok = [r for r in curve if r["citation_precision"] >= one]
+    return max(ok, key=lambda r: (r["holds_gold"], -r["margin"]))["margin"]
 
 
 def choose_margin(ranker: Ranker, groups: list[Group]) -> float:
@@ -353,13 +338,6 @@ def choose_margin(ranker: Ranker, groups: list[Group]) -> float:
     return round(float(np.quantile(gaps(ranker), share)), 4)
 
 
-def _importance(trees: BoostedTrees) -> dict[str, float]:
-    """Each feature's share of the trees' total split gain."""
-    gain = trees._booster.feature_importance(importance_type="gain")
-    return {n: round(float(g / max(gain.sum(), 1e-12)), 4)
-            for n, g in sorted(zip(trees.trained, gain), key=lambda p: -p[1])}
-
-
 def run(settings: Settings | None = None, jsquad: Path = DEFAULT_PATH, n_train: int = 2000, n_heldout: int = 600,
         seed: int = SEED, out: Path = OUT, report: Path = REPORT, compare: bool = False, refresh: bool = False) -> dict:
     settings = settings or Settings()
@@ -378,12 +356,23 @@ def run(settings: Settings | None = None, jsquad: Path = DEFAULT_PATH, n_train: 
             fits[f"conditional_logit_l2_{l2:g}"] = lambda gs, l2=l2: fit_conditional_logit(gs, l2, weights)
         fits["conditional_logit_jsquad_only"] = lambda gs: fit_conditional_logit(
             [g for g in gs if g.source == "jsquad-train"], L2)
+    dev = [g for g in groups if g.source == "dev"]
+    curves: dict = {}
     for name, fit in fits.items():
-        full = measures(fit(train), [g for g in groups if g.source in ("jsquad-heldout", "news-dev")])
-        results[name] = {"dev_cross_validated": cross_validated(fit, groups, seed=seed),
+        model = fit(train)
+        held_out = [g for g in groups if g.source in ("jsquad-heldout", "news-dev")]
+        full = measures(model, held_out)
+        scored = dev_fold_scores(fit, groups, seed=seed)
+        results[name] = {"dev_cross_validated": measures(_Fixed(scored), dev),
                          "jsquad_heldout": full.get("jsquad_heldout"), "news_dev": full.get("news_dev")}
+        if name == "lambdamart":
+            ranker = model
+            curves["dev_cross_validated"] = quote_margin_curve(scored)
+            for source in ("news-dev", "jsquad-heldout"):
+                curves[source] = quote_margin_curve([(g, model.score(g.features)) for g in held_out
+                                                     if g.source == source])
         print(name, json.dumps(results[name]), file=sys.stderr, flush=True)
-    ranker = fit_lambdamart(train, weights, seed)
+    quote_margin = choose_quote_margin(curves["dev_cross_validated"])
     counts = {s: sum(1 for g in train if g.source == s) for s in sorted({g.source for g in train})}
     trees = ranker.model
     ranker = Ranker(BoostedTrees(trees.names, trees.trained, trees.text, {
@@ -391,12 +380,14 @@ def run(settings: Settings | None = None, jsquad: Path = DEFAULT_PATH, n_train: 
         "command": f"python -m eval train-ranker --seed {seed} --jsquad-train {n_train} --jsquad-heldout {n_heldout}",
         "model": f"LightGBM LambdaMART, {ROUNDS} rounds, dev weight {DEV_WEIGHT}",
         "held_out": {k: results["lambdamart"][k] for k in ("dev_cross_validated", "jsquad_heldout", "news_dev")},
-        "baseline": results["baseline"]}), choose_margin(ranker, groups))
+        "baseline": results["baseline"]}), choose_margin(ranker, groups), quote_margin)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(ranker.to_json(), indent=1) + "\n", encoding="utf-8")
     summary = {"groups": counts, "seconds": round(time.time() - t0), "results": results,
+               "quote_margin": {"chosen": quote_margin, "by": "dev cross-validated: most often holding a gold "
+                                "sentence at no lower citation precision than one quote", "curves": curves},
                "shipped": str(out.relative_to(ROOT)) if out.is_relative_to(ROOT) else str(out),
-               "feature_importance": _importance(ranker.model)}
+               "feature_importance": ranker.model.importance()}
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return summary

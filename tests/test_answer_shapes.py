@@ -1,6 +1,8 @@
 """Answers shaped by the question: the lead sentences for why / comparison questions, summaries
 from each article's central sentences, the subject check, and what a follow-up refers to."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,7 @@ from chatbot.chain import AnswerChain, Found, Query
 from chatbot.evidence import Evidence, EvidenceSentence
 from chatbot.history import previous_context, turns_of
 from chatbot.prompts import prompts_for
+from chatbot.ranker import Ranker
 from chatbot.retrieval import SearchResult
 from chatbot.shapes import COMPARE, FACT, SUMMARY, WHY, form_of, refers_back
 from chatbot.subjects import Subjects
@@ -50,8 +53,9 @@ def evidence_of(result, ranked_texts):
     return Evidence(sentences, sorted(sentences, key=lambda s: -s.score))
 
 
-def lead(form, evidence, question="q", subjects=Subjects()):
+def lead(form, evidence, question="q", subjects=Subjects(), quote_margin=0.0):
     chain = AnswerChain.__new__(AnswerChain)  # lead() needs no model, store or embedder
+    chain.ranker = replace(Ranker.baseline(), quote_margin=quote_margin)
     query = Query(question, "ja", form, None, question, question, [question], 5)
     return [s.text for s in chain.lead(query, Found([], [], np.zeros((0, 0)), evidence, 1.0), subjects)]
 
@@ -66,6 +70,14 @@ def test_why_leads_with_the_reason_and_its_lead_in_when_it_refers_back():
     evidence = evidence_of(A, [reason])
     assert lead(WHY, evidence) == ["Kairo Roboticsは新しい計算基盤を選びました。", reason]
     assert lead(FACT, evidence) == [reason]  # a fact question quotes the one sentence
+
+
+def test_the_runner_up_is_quoted_too_only_when_the_ranker_scores_it_nearly_alike():
+    first, second = "その理由は、NVIDIAの性能が最も高かったからです。", "同社は来年にも増強する方針です。"
+    evidence = evidence_of(A, [first, second])  # scores 0 and -1
+    assert lead(FACT, evidence, quote_margin=1.5) == [first, second]  # in article order
+    assert lead(FACT, evidence, quote_margin=0.5) == [first]
+    assert lead(FACT, evidence) == [first]  # a ranker without a margin never quotes two
 
 
 B = passage("b", "Nexaの新工場", "Nexa Motorsは熊本に新工場を建てます。\n新工場の生産能力は年間5GWです。")

@@ -15,7 +15,7 @@ import pytest
 from chatbot import Chatbot, EvidenceFound
 from chatbot.answer import (ANSWER_TYPE, MODEL_REFUSED, NO_RELEVANT_SOURCES, NOT_ANSWERABLE, TERMS_NOT_FOUND,
                             Answer, Quote)
-from chatbot.chain import quote_block
+from chatbot.quotes import quote_block
 from chatbot.cli import cmd_ask
 from chatbot.errors import EmptyIndexError, InvalidQuestionError
 from chatbot.prompts import prompts_for

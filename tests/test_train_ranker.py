@@ -68,3 +68,21 @@ def test_training_is_reproducible():
     assert first.model.text == second.model.text
     x = data[0].features
     assert np.array_equal(Ranker.from_json(first.to_json()).score(x), first.score(x))
+
+
+def test_the_quote_margin_holds_gold_most_often_at_no_cost_in_citation_precision():
+    # Question 1: the best candidate is gold and the runner-up close behind is not; question 2:
+    # the runner-up, close behind, is the gold one; question 3: gold first, runner-up far behind.
+    def group(labels):
+        return Group("dev", "q", "ja", ["質問"], np.zeros((1, 4)), [SENTENCE] * 3, np.zeros((3, 4)),
+                     np.array(labels, dtype=float), np.zeros((3, len(FEATURES))))
+
+    scored = [(group([1, 0, 0]), np.array([1.0, 0.6, 0.0])), (group([0, 1, 0]), np.array([1.0, 0.8, 0.0])),
+              (group([1, 0, 0]), np.array([3.0, 1.2, 0.0]))]
+    curve = {r["margin"]: r for r in train_ranker.quote_margin_curve(scored)}
+    assert curve[0.0]["holds_gold"] == round(2 / 3, 4) and curve[0.0]["two_quotes"] == 0
+    assert curve[0.25]["holds_gold"] == 1.0 and curve[0.25]["citation_precision"] == round(2.5 / 3, 4)  # q2 only
+    assert curve[0.5]["holds_gold"] == 1.0 and curve[0.5]["citation_precision"] == round(2 / 3, 4)  # q1 pays too
+    assert curve[2.0]["citation_precision"] < curve[0.0]["citation_precision"]  # q3 as well
+    # The same gain at less cost: the smaller margin.
+    assert train_ranker.choose_quote_margin(list(curve.values())) == 0.25

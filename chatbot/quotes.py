@@ -1,0 +1,65 @@
+"""The quotes that lead an answer, as shown: verbatim in 「」, or translated into the question's
+language and checked against the original; and the answer text composed from them and the
+model's checked sentences."""
+
+from __future__ import annotations
+
+import re
+
+from .answer import Quote
+from .citations import MARKER, CheckedSentence, Citation, citation, join
+from .evidence import Evidence
+from .facts import missing_facts, spelled_out_as_digits
+from .prompts import PromptSet
+from .text import language_of
+
+
+def faithful(translation: str, original: str, language: str) -> bool:
+    """Whether ``translation`` is in ``language`` and carries exactly the numbers and codes of
+    ``original`` (both ways; small numbers spelled out count as their digits)."""
+    digits = spelled_out_as_digits(translation)
+    return bool(translation) and language_of(translation) == language and not missing_facts(
+        digits, [original], codes_only=True) and not missing_facts(original, [digits], codes_only=True)
+
+
+def numbered_lines(text: str, ids: list[int]) -> dict[int, str]:
+    """``{n: line}`` from the model's "[n] …" lines; a single unnumbered reply is the first id's."""
+    out: dict[int, str] = {}
+    for line in text.splitlines():
+        m = re.match(r"\s*[\[［【]\s*(\d+)\s*[\]］】]\s*(.*)", line)
+        if m and int(m.group(1)) in ids:
+            out[int(m.group(1))] = m.group(2).strip()
+    if not out and len(ids) == 1 and text.strip():
+        out[ids[0]] = MARKER.sub("", text.strip().splitlines()[0]).strip()
+    return out
+
+
+def quote_block(prompts: PromptSet, quotes: list[Quote], bullets: bool = False) -> str:
+    """The lead quotes as shown: verbatim in 「」 (translated ones in “”), each with its marker.
+    A quote in another language whose translation failed the check is shown as it is, labelled so."""
+    parts = [f"“{q.translation}”[{q.n}]" if q.translation else f"「{q.text}」[{q.n}]" for q in quotes]
+    if bullets:
+        return "\n".join(f"・{p}" for p in parts)
+    if any(q.translation for q in quotes):
+        label = prompts.quote_translated
+    elif quotes and language_of(quotes[0].text) != prompts.language:
+        label = prompts.quote_untranslated
+    else:
+        label = prompts.quote
+    return label + "".join(parts)
+
+
+def compose(prompts: PromptSet, quotes: list[Quote], kept: list[CheckedSentence], evidence: Evidence,
+            bullets: bool = False) -> tuple[str, list[Citation]]:
+    """The answer text and its citations, numbered 1..m in order of first use: the quotes first
+    (their ``n``), then the model's checked sentences (whose ``cites`` hold evidence ids and are
+    renumbered here)."""
+    numbers = {q.evidence_id: q.n for q in quotes}
+    for sentence in kept:
+        for n in sorted(sentence.cites):
+            numbers.setdefault(n, len(numbers) + 1)
+        sentence.cites = [numbers[n] for n in sorted(sentence.cites)]
+    text = quote_block(prompts, quotes, bullets)
+    if kept:
+        text += "\n" + join(kept)
+    return text, sorted((citation(evidence.get(i), n) for i, n in numbers.items()), key=lambda c: c.n)
