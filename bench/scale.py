@@ -6,9 +6,12 @@ the archive, at 10k, 100k and 1M chunks, for each keyword engine.
 article, with the metadata ingest writes. Embedding a million chunks with the real e5 would take
 about a day on 2 cores, so **the chunk vectors are not the embedder's**: each is the mean of its
 three source paragraphs' real e5 vectors plus Gaussian noise (so the vectors cluster as real ones
-do), normalized. Everything measured afterwards is the product's real code: queries are real
-JSQuAD questions embedded by the real e5, and the article added and removed goes through
-``Chatbot.ingest`` and ``Chatbot.remove`` with real embeddings.
+do), normalized. Nor are the chunks' sentence vectors (evidence selection's, computed at ingest)
+computed: which chunk holds which sentence is recorded, as ingest records it, so that the first
+real ingest does not embed every stored sentence (a one-time migration for stores from before
+those records, which took 320 s at 10k chunks). Everything measured afterwards is the product's
+real code: queries are real JSQuAD questions embedded by the real e5, and the article added and
+removed goes through ``Chatbot.ingest`` and ``Chatbot.remove`` with real embeddings.
 
 The archive is written in bulk through :class:`ChunkStore` (Chroma upserts, and the chunks'
 morphemes into each keyword engine: each source sentence tokenized once, a chunk's morphemes
@@ -30,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from chatbot import Chatbot, Settings
-from chatbot.ingest import chunk_id
+from chatbot.ingest import chunk_id, sentence_texts
 from chatbot.keyword_index import ENGINES
 from chatbot.lexical import tokenize
 
@@ -116,6 +119,9 @@ def build(n: int, data_dir: Path, engines: list[str], paragraphs, vectors: np.nd
             for kw in (store.keyword, *others):
                 kw.engine.add(ids, tokens)
         timings["keyword_s"] += t()
+        # Which chunk holds which sentence, as ingest records it (their vectors are not computed:
+        # see the module doc); without it the first real ingest would embed every stored sentence.
+        bot.sentence_vectors.record({cid: sentence_texts(text) for cid, text in zip(ids, texts)})
         print(f"[{time.strftime('%H:%M:%S')}] archive {start + len(ids):,}/{n:,}", file=sys.stderr, flush=True)
     store.bump_generation()
     for kw in (store.keyword, *others):

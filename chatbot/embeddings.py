@@ -240,11 +240,15 @@ class PassageVectors:
         """Embed the sentences of chunks (``chunk_id -> its sentences``) not stored yet, and record
         which chunk holds which; returns how many sentences were new."""
         new = self.warm([t for texts in sentences.values() for t in texts])
+        self.record(sentences)
+        return new
+
+    def record(self, sentences: dict[str, list[str]]) -> None:
+        """Record which chunk holds which sentences (``chunk_id -> its sentences``), embedding nothing."""
         if self.path is not None:
             with self._db() as db:
                 db.executemany("INSERT OR IGNORE INTO chunk_sentences VALUES (?, ?)",
                                [(cid, self._key(t)) for cid, texts in sentences.items() for t in texts])
-        return new
 
     def forget(self, chunk_ids: list[str]) -> int:
         """Drop the chunks' records and the vectors of sentences no other chunk holds; returns how

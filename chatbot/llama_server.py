@@ -41,7 +41,7 @@ from .model_files import resolve_model
 
 TOP_LOGPROBS = 20  # next-token candidates the decision reads; a choice outside them gets the smallest
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
-_started: dict[tuple, str] = {}
+_started: dict[tuple, tuple[str, subprocess.Popen]] = {}
 _start_lock = threading.Lock()
 
 
@@ -62,13 +62,18 @@ def server_binary(name: str) -> str:
     return found
 
 
+def _key(settings: Settings) -> tuple:
+    return (str(resolve_model(settings.llm_model, settings.model_dir)), settings.llm_parallel, settings.llm_context,
+            settings.llm_threads)
+
+
 def start_server(settings: Settings) -> str:
     """The base URL of a ``llama-server`` for these settings, started once per process."""
-    model = str(resolve_model(settings.llm_model, settings.model_dir))
-    key = (model, settings.llm_parallel, settings.llm_context, settings.llm_threads)
+    key = _key(settings)
+    model = key[0]
     with _start_lock:
         if key in _started:
-            return _started[key]
+            return _started[key][0]
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
@@ -80,8 +85,17 @@ def start_server(settings: Settings) -> str:
         atexit.register(_stop, proc)
         url = f"http://127.0.0.1:{port}"
         _wait_ready(proc, url, settings.llm_timeout)
-        _started[key] = url
+        _started[key] = (url, proc)
         return url
+
+
+def stop_server(settings: Settings) -> None:
+    """Stop the server :func:`start_server` started for these settings, if any (the next
+    ``start_server`` starts a new one, with empty caches)."""
+    with _start_lock:
+        entry = _started.pop(_key(settings), None)
+    if entry is not None:
+        _stop(entry[1])
 
 
 def _wait_ready(proc: subprocess.Popen, url: str, timeout: float) -> None:
