@@ -51,7 +51,7 @@ from .evidence import Evidence, EvidenceSentence, select_evidence
 from .facts import missing_terms
 from .history import History, previous_context, turns_of
 from .prompts import PromptSet, prompts_for
-from .quotes import compose, faithful, numbered_lines, quote_block
+from .quotes import compose, quote_block, translated_quotes
 from .ranker import Candidate, Ranker, candidates_of, featurize
 from .retrieval import HybridRetriever, SearchResult
 from .rules import HISTORY_CHARS, HISTORY_TURNS, QUOTE_CANDIDATES, TITLE_COPY
@@ -262,16 +262,8 @@ class AnswerChain:
             yield (prompts.quote_translated if not parts else "") + delta
             parts.append(delta)
         yield "\n"
-        lines = numbered_lines("".join(parts), [s.id for s in lead])
-        quotes = []
-        for i, s in enumerate(lead, 1):
-            t = lines.get(s.id, "").strip(" 「」“”\"")
-            if not faithful(t, s.text, query.language):
-                # Read with the question, the small model tends to answer rather than translate
-                # (dropping a period or a figure); the sentence alone, once more.
-                t = self._one_line(prompts.sentence_translation_messages(s.text)).strip(" 「」“”\"")
-            quotes.append(Quote(s.text, i, s.id, t if faithful(t, s.text, query.language) else None))
-        yield quotes
+        yield translated_quotes(lead, "".join(parts), query.language,
+                                lambda text: self._one_line(prompts.sentence_translation_messages(text)))
 
     def check(self, reply: str, found: Found, query: Query, prompts: PromptSet, lead: list[EvidenceSentence],
               subjects: Subjects) -> tuple[list[CheckedSentence], list[str]] | None:

@@ -5,10 +5,11 @@ model's checked sentences."""
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 from .answer import Quote
 from .citations import MARKER, CheckedSentence, Citation, citation, join
-from .evidence import Evidence
+from .evidence import Evidence, EvidenceSentence
 from .facts import missing_facts, spelled_out_as_digits
 from .prompts import PromptSet
 from .text import language_of
@@ -32,6 +33,23 @@ def numbered_lines(text: str, ids: list[int]) -> dict[int, str]:
     if not out and len(ids) == 1 and text.strip():
         out[ids[0]] = MARKER.sub("", text.strip().splitlines()[0]).strip()
     return out
+
+
+def translated_quotes(lead: list[EvidenceSentence], reply: str, language: str,
+                      translate_alone: Callable[[str], str]) -> list[Quote]:
+    """The ``lead`` sentences with their translations from the model's ``reply`` ("[n] …" lines).
+    A translation that is not :func:`faithful` is asked for once more with the sentence alone;
+    when that fails too, the quote is shown in its original language (``translation`` None)."""
+    lines = numbered_lines(reply, [s.id for s in lead])
+    quotes = []
+    for i, s in enumerate(lead, 1):
+        t = lines.get(s.id, "").strip(" 「」“”\"")
+        if not faithful(t, s.text, language):
+            # Read with the question, the small model tends to answer rather than translate
+            # (dropping a period or a figure).
+            t = translate_alone(s.text).strip(" 「」“”\"")
+        quotes.append(Quote(s.text, i, s.id, t if faithful(t, s.text, language) else None))
+    return quotes
 
 
 def quote_block(prompts: PromptSet, quotes: list[Quote], bullets: bool = False) -> str:

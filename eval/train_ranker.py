@@ -92,7 +92,7 @@ class Group:
 
 # -- data ---------------------------------------------------------------------------------------
 
-def _group(bot: Chatbot, source: str, qid: str, language: str, query, found, positive) -> Group | None:
+def group_of(bot: Chatbot, source: str, qid: str, language: str, query, found, positive) -> Group | None:
     if not found.ranked:
         return None
     # Candidates in retrieval order, so that nothing of today's ranking leaks into the labels' order.
@@ -144,7 +144,7 @@ def jsquad_groups(bot: Chatbot, path: Path, n_train: int, n_heldout: int, seed: 
         title, body = paragraphs[q["para"]]
         gold, body = ids[title], norm(body)
         answers = [norm(a) for a in q["answers"] if norm(a)]
-        g = _group(bot, source, q["id"], "ja", query, found,
+        g = group_of(bot, source, q["id"], "ja", query, found,
                    lambda c: c.doc_id == gold and norm(c.text) in body and any(a in norm(c.text) for a in answers))
         if g is not None:
             groups.append(g)
@@ -161,7 +161,7 @@ def dev_groups(bot: Chatbot, questions: list[dict], source: str) -> list[Group]:
             continue
         query = bot.chain.condense(q["question"], q.get("history"))
         found = bot.chain.find(query)
-        g = _group(bot, source, q["id"], q["language"], query, found,
+        g = group_of(bot, source, q["id"], q["language"], query, found,
                    lambda c: citation_correct(c.text, q["evidence"]))
         if g is not None:
             groups.append(g)
@@ -338,7 +338,10 @@ def choose_margin(ranker: Ranker, groups: list[Group]) -> float:
     return round(float(np.quantile(gaps(ranker), share)), 4)
 
 
-def run(settings: Settings | None = None, jsquad: Path = DEFAULT_PATH, n_train: int = 2000, n_heldout: int = 600,
+N_TRAIN, N_HELDOUT = 2000, 600  # JSQuAD questions sampled from the training and the held-out paragraphs
+
+
+def run(settings: Settings | None = None, jsquad: Path = DEFAULT_PATH, n_train: int = N_TRAIN, n_heldout: int = N_HELDOUT,
         seed: int = SEED, out: Path = OUT, report: Path = REPORT, compare: bool = False, refresh: bool = False) -> dict:
     settings = settings or Settings()
     t0 = time.time()
@@ -357,10 +360,10 @@ def run(settings: Settings | None = None, jsquad: Path = DEFAULT_PATH, n_train: 
         fits["conditional_logit_jsquad_only"] = lambda gs: fit_conditional_logit(
             [g for g in gs if g.source == "jsquad-train"], L2)
     dev = [g for g in groups if g.source == "dev"]
+    held_out = [g for g in groups if g.source in ("jsquad-heldout", "news-dev")]
     curves: dict = {}
     for name, fit in fits.items():
         model = fit(train)
-        held_out = [g for g in groups if g.source in ("jsquad-heldout", "news-dev")]
         full = measures(model, held_out)
         scored = dev_fold_scores(fit, groups, seed=seed)
         results[name] = {"dev_cross_validated": measures(_Fixed(scored), dev),

@@ -1,6 +1,7 @@
 """How app.py renders sources: escaped text, the cited sentence highlighted (no browser needed)."""
 
 import importlib.util
+from types import SimpleNamespace
 
 from chatbot.answer import Answer, EvidenceFound, Quote
 from chatbot.citations import Citation
@@ -96,3 +97,25 @@ def test_refusal_whose_evidence_is_only_headings_shows_the_closest_passages():
                     language="ja", query="q", model="m", sources=[result()], citations=[], evidence=evidence)
     out = app.render_sources(answer)
     assert "[1] この記事の監修" not in out and "&lt;script&gt;alert(1)&lt;/script&gt;は危険な文字列です。" in out
+
+
+def test_a_pdf_citation_shows_the_page_of_the_cited_sentence():
+    text = "二ページ目の最後の文です。\n\n三ページ目の最初の文です。"
+    starts = [(3, 100 + text.index("三"))]
+    meta = ChunkMeta("corpus/r.pdf", "決算資料", publisher="みなと電機", page=2, page_end=3, page_starts=starts)
+    passage = SearchResult(rank=1, doc_id="corpus/r.pdf", title="決算資料", source="", chunk_id="c1", text=text,
+                           score=1.0, start=100, end=100 + len(text), meta=meta, page=2, page_end=3,
+                           page_starts=starts)
+    assert passage.page_label == "pp. 2–3"
+
+    def cite(quote):
+        citation = SimpleNamespace(n=1, doc_id="corpus/r.pdf", title="決算資料", chunk_id="c1", text=text,
+                                   quote=quote, page=None)
+        return app.render_sources(SimpleNamespace(refused=False, citations=[citation], sources=[passage],
+                                                  text="…[1]", language="ja"))
+
+    assert "corpus/r.pdf · p. 3</small>" in cite("三ページ目の最初の文です。")
+    assert "corpus/r.pdf · p. 2</small>" in cite("二ページ目の最後の文です。")
+    refusal = app.render_sources(SimpleNamespace(refused=True, citations=[], sources=[passage], text="x",
+                                                 language="ja", evidence=[]))
+    assert "corpus/r.pdf · pp. 2–3</small>" in refusal  # a whole passage: its page range

@@ -1,16 +1,11 @@
-"""Safe uploads into the corpus folder (app.py's ``save_upload``; no browser, no index)."""
+"""Safe uploads into the corpus folder (``chatbot.uploads.save_upload``; no browser, no index)."""
 
-import importlib.util
 import os
 
 import pytest
 
-from conftest import ROOT
+from chatbot.uploads import safe_name, save_upload
 from fixtures import news_pages as fx
-
-spec = importlib.util.spec_from_file_location("app", ROOT / "app.py")
-app = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(app)
 
 MB = 1_000_000
 ARTICLE = "---\ntitle: テスト記事\n---\n\nカワセミ・ロボティクスは12億円を調達した。\n"
@@ -36,7 +31,7 @@ def files_in(corpus):
 
 def test_article_is_saved_under_its_name(dirs):
     uploads, corpus = dirs
-    dst, created, note = app.save_upload(upload_file(uploads, "kawasemi.md", ARTICLE), corpus, 20 * MB)
+    dst, created, note = save_upload(upload_file(uploads, "kawasemi.md", ARTICLE), corpus, 20 * MB)
     assert (dst, created, note) == (corpus / "kawasemi.md", True, "")
     assert dst.read_text(encoding="utf-8") == ARTICLE and files_in(corpus) == ["kawasemi.md"]
 
@@ -44,11 +39,11 @@ def test_article_is_saved_under_its_name(dirs):
 def test_existing_file_is_never_overwritten(dirs):
     uploads, corpus = dirs
     (corpus / "kawasemi.md").write_text("元の記事です。", encoding="utf-8")
-    dst, created, note = app.save_upload(upload_file(uploads, "kawasemi.md", ARTICLE), corpus, 20 * MB)
+    dst, created, note = save_upload(upload_file(uploads, "kawasemi.md", ARTICLE), corpus, 20 * MB)
     assert dst == corpus / "kawasemi-2.md" and created and "kawasemi.md exists" in note
     assert (corpus / "kawasemi.md").read_text(encoding="utf-8") == "元の記事です。"
     # the same bytes again: nothing new is written
-    again = app.save_upload(upload_file(uploads, "kawasemi.md", ARTICLE), corpus, 20 * MB)
+    again = save_upload(upload_file(uploads, "kawasemi.md", ARTICLE), corpus, 20 * MB)
     assert again == (corpus / "kawasemi-2.md", False, "already in the corpus")
     assert files_in(corpus) == ["kawasemi-2.md", "kawasemi.md"]
 
@@ -59,17 +54,17 @@ def test_a_symlink_in_the_corpus_is_never_written_through(dirs, tmp_path):
     outside.write_text("外のファイル。", encoding="utf-8")
     os.symlink(outside, corpus / "evil.md")
     os.symlink(tmp_path / "missing.md", corpus / "dangling.md")
-    dst, created, _ = app.save_upload(upload_file(uploads, "evil.md", ARTICLE), corpus, 20 * MB)
+    dst, created, _ = save_upload(upload_file(uploads, "evil.md", ARTICLE), corpus, 20 * MB)
     assert dst == corpus / "evil-2.md" and not dst.is_symlink()
     assert outside.read_text(encoding="utf-8") == "外のファイル。"
-    dst, _, _ = app.save_upload(upload_file(uploads, "dangling.md", ARTICLE), corpus, 20 * MB)
+    dst, _, _ = save_upload(upload_file(uploads, "dangling.md", ARTICLE), corpus, 20 * MB)
     assert dst == corpus / "dangling-2.md" and not (tmp_path / "missing.md").exists()
 
 
 def test_too_large_file_is_refused_before_anything_is_written(dirs):
     uploads, corpus = dirs
     big = upload_file(uploads, "big.txt", "あ" * (MB // 3 + 10))  # 1 MB and a bit, in UTF-8
-    dst, created, reason = app.save_upload(big, corpus, 1 * MB)
+    dst, created, reason = save_upload(big, corpus, 1 * MB)
     assert dst is None and "too large (1.0 MB; the limit is 1 MB)" in reason
     assert files_in(corpus) == []
 
@@ -83,41 +78,14 @@ def test_too_large_file_is_refused_before_anything_is_written(dirs):
 ])
 def test_a_file_that_cannot_be_ingested_leaves_nothing_behind(dirs, name, data, reason):
     uploads, corpus = dirs
-    dst, created, why = app.save_upload(upload_file(uploads, name, data), corpus, 20 * MB)
+    dst, created, why = save_upload(upload_file(uploads, name, data), corpus, 20 * MB)
     assert dst is None and reason in why
     assert files_in(corpus) == []  # not even the hidden temporary copy
 
 
 def test_file_names_cannot_leave_the_corpus_or_hide(dirs):
-    assert app.safe_name("../../etc/passwd.md") == "passwd.md"
-    assert app.safe_name("..\\..\\win.txt") == "win.txt"
-    assert app.safe_name(".hidden.md") == "hidden.md"
-    assert app.safe_name("a\x00b\nc.md") == "abc.md"
-    assert app.safe_name("記事 1.html") == "記事 1.html"
-
-
-def test_a_pdf_citation_shows_the_page_of_the_cited_sentence():
-    from types import SimpleNamespace
-
-    from chatbot.retrieval import SearchResult
-    from chatbot.store import ChunkMeta
-
-    text = "二ページ目の最後の文です。\n\n三ページ目の最初の文です。"
-    starts = [(3, 100 + text.index("三"))]
-    meta = ChunkMeta("corpus/r.pdf", "決算資料", publisher="みなと電機", page=2, page_end=3, page_starts=starts)
-    passage = SearchResult(rank=1, doc_id="corpus/r.pdf", title="決算資料", source="", chunk_id="c1", text=text,
-                           score=1.0, start=100, end=100 + len(text), meta=meta, page=2, page_end=3,
-                           page_starts=starts)
-    assert passage.page_label == "pp. 2–3"
-
-    def cite(quote):
-        citation = SimpleNamespace(n=1, doc_id="corpus/r.pdf", title="決算資料", chunk_id="c1", text=text,
-                                   quote=quote, page=None)
-        return app.render_sources(SimpleNamespace(refused=False, citations=[citation], sources=[passage],
-                                                  text="…[1]", language="ja"))
-
-    assert "corpus/r.pdf · p. 3</small>" in cite("三ページ目の最初の文です。")
-    assert "corpus/r.pdf · p. 2</small>" in cite("二ページ目の最後の文です。")
-    refusal = app.render_sources(SimpleNamespace(refused=True, citations=[], sources=[passage], text="x",
-                                                 language="ja", evidence=[]))
-    assert "corpus/r.pdf · pp. 2–3</small>" in refusal  # a whole passage: its page range
+    assert safe_name("../../etc/passwd.md") == "passwd.md"
+    assert safe_name("..\\..\\win.txt") == "win.txt"
+    assert safe_name(".hidden.md") == "hidden.md"
+    assert safe_name("a\x00b\nc.md") == "abc.md"
+    assert safe_name("記事 1.html") == "記事 1.html"
