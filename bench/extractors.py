@@ -1,6 +1,6 @@
 """``python -m bench.extractors``: which library extracts saved news pages and PDFs best.
 
-HTML: the test fixture pages (tests/fixtures/news_pages.py: a Japanese Shift_JIS page, an
+HTML: the test fixture pages (tests/fixtures/news_pages/: a Japanese Shift_JIS page, an
 English HTML5 page without ``</head>``, a small EUC-JP page), each also in a "div soup" variant
 with every semantic tag (article, header, nav, aside, footer, main, section) renamed to ``div``
 as on older sites. Per extractor: share of the article's sentences found (recall), boilerplate

@@ -3,6 +3,7 @@ event that comes before it, and the refusal reasons."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Iterator, Union
 
@@ -80,3 +81,8 @@ def final_answer(events: Iterator[StreamEvent]) -> Answer:
         if isinstance(event, Answer):
             return event
     raise RuntimeError("the answer stream ended without an answer")  # pragma: no cover
+
+
+def since(t0: float) -> float:
+    """Seconds since ``t0`` (``time.perf_counter``), rounded for an answer's timings."""
+    return round(time.perf_counter() - t0, 3)

@@ -41,7 +41,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 
 from .answer import (ANSWER_TYPE, MODEL_REFUSED, NO_RELEVANT_SOURCES, NOT_ANSWERABLE, TERMS_NOT_FOUND, Answer,
-                     EvidenceFound, Quote, StreamEvent, final_answer)
+                     EvidenceFound, Quote, StreamEvent, final_answer, since)
 from .answer_types import expected_kind, holds_kind
 from .answerability import Calibration, signals
 from .citations import MARKER, CheckedSentence, check_answer, lexical_support
@@ -55,9 +55,9 @@ from .quotes import compose, quote_block, translated_quotes
 from .ranker import Candidate, Ranker, candidates_of, featurize
 from .retrieval import HybridRetriever, SearchResult
 from .rules import HISTORY_CHARS, HISTORY_TURNS, QUOTE_CANDIDATES, TITLE_COPY
-from .shapes import COMPARE, SUMMARY, WHY, about_several, form_of, refers_back
+from .shapes import COMPARE, SUMMARY, WHY, form_of, refers_back
 from .subjects import Subjects
-from .summaries import Summaries
+from .summaries import Summaries, stream_summary
 from .text import bigrams, is_full_sentence, is_question, language_of
 
 
@@ -295,16 +295,16 @@ class AnswerChain:
         timings: dict[str, float] = {}
         query = self.condense(question, history, top_k)
         if query.form == SUMMARY and self.summaries is not None:
-            yield from self._summary(query, t0)
+            yield from stream_summary(self, query, t0)
             return
         found = self.find(query)
         prompts = prompts_for(query.language)
-        timings["evidence_s"] = _since(t0)
+        timings["evidence_s"] = since(t0)
         yield EvidenceFound(found.evidence, found.results, query.language)
 
         def answer(**kw) -> Answer:
-            timings.setdefault("first_token_s", _since(t0))
-            timings["total_s"] = _since(t0)
+            timings.setdefault("first_token_s", since(t0))
+            timings["total_s"] = since(t0)
             return Answer(question=question, sources=found.results, language=query.language,
                           query=query.search_text, model=self._model_name(), form=query.form,
                           evidence=found.evidence.to_dict(), translation=found.translation, timings=timings, **kw)
@@ -318,7 +318,7 @@ class AnswerChain:
         evidence_text = self.format_evidence(prompts, found.evidence)
         if decision.answerable:
             decision = self.decide(prompts, evidence_text, query, found)
-            timings["decide_s"] = _since(t0)
+            timings["decide_s"] = since(t0)
         if not decision.answerable:
             yield refuse(decision)
             return
@@ -330,14 +330,14 @@ class AnswerChain:
             if isinstance(event, list):
                 quotes = event
             else:
-                timings.setdefault("first_token_s", _since(t0))
+                timings.setdefault("first_token_s", since(t0))
                 yield event
 
         raw, kept, removed = "", [], []
         if language_of(" ".join(s.text for s in lead)) == query.language:  # the model's own short answer
             parts: list[str] = []
             for delta in self._generate(prompts.answer_messages(evidence_text, query.model_question)):
-                timings.setdefault("model_first_token_s", _since(t0))
+                timings.setdefault("model_first_token_s", since(t0))
                 parts.append(delta)
                 yield delta
             raw = "".join(parts).strip()
@@ -349,41 +349,6 @@ class AnswerChain:
         text, citations = compose(prompts, quotes, kept, found.evidence)
         yield answer(text=text, refused=False, citations=citations, quotes=quotes, removed=removed, raw=raw,
                      quoted=not kept, answerable=decision.probability, confidence=decision.confidence)
-
-    def _summary(self, query: Query, t0: float) -> Iterator[StreamEvent]:
-        """A summary request: the most central sentences of the best-matching article (of the best
-        two when the question is about both), each cited."""
-        prompts = prompts_for(query.language)
-        results = self.retriever.search(query.search_text, query.top_k)
-        relevant = results and max(r.dense or 0.0 for r in results) >= self.settings.min_relevance
-        docs = list(dict.fromkeys(r.doc_id for r in results))[:2 if about_several(query.question) else 1]
-        central = [s for d in docs for s in self.summaries.central(d)] if relevant else []
-        sentences = [EvidenceSentence(i, s.text, s.result, s.start, s.end, s.score) for i, s in enumerate(central, 1)]
-        evidence = Evidence(sentences, sentences)
-        timings = {"evidence_s": _since(t0)}
-        yield EvidenceFound(evidence, results, query.language)
-        common = dict(question=query.question, sources=results, language=query.language, query=query.search_text,
-                      model=self._model_name(), form=SUMMARY, evidence=evidence.to_dict(), timings=timings)
-        if not sentences:
-            timings["first_token_s"] = timings["total_s"] = _since(t0)
-            yield Answer(text=prompts.refusal, refused=True, citations=[], refusal_reason=NO_RELEVANT_SOURCES, **common)
-            return
-        quotes: list[Quote] = []
-        for event in self.quotes(prompts, query, sentences, self.format_evidence(prompts, evidence), bullets=True):
-            if isinstance(event, list):
-                quotes = event
-            else:
-                timings.setdefault("first_token_s", _since(t0))
-                yield event
-        text, citations = compose(prompts, quotes, [], evidence, bullets=True)
-        by_doc: dict[str, list[Quote]] = {}
-        for q, s in zip(quotes, sentences):
-            by_doc.setdefault(s.doc_id, []).append(q)
-        titles = {s.doc_id: s.result.title for s in sentences}
-        text = "\n".join(prompts.summary.format(title=titles[d]) + "\n" + quote_block(prompts, qs, bullets=True)
-                         for d, qs in by_doc.items())
-        timings["total_s"] = _since(t0)
-        yield Answer(text=text, refused=False, citations=citations, quotes=quotes, quoted=True, **common)
 
     def invoke(self, question: str, history: History | None = None, top_k: int | None = None) -> Answer:
         """The checked :class:`Answer` (no streaming)."""
@@ -406,8 +371,3 @@ class AnswerChain:
 
     def _model_name(self) -> str:
         return f"{self.settings.llm_backend}:{self.settings.llm_model}"
-
-
-
-def _since(t0: float) -> float:
-    return round(time.perf_counter() - t0, 3)

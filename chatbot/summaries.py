@@ -1,6 +1,6 @@
 """The most central sentences of each article, chosen at ingest, for "要約して" / "summarize".
 
-A summary request is answered with the article's own sentences, each cited, not with the small
+A summary request is answered (:func:`stream_summary`) with the article's own sentences, each cited, not with the small
 model's paraphrase. At ingest, every full sentence of an article that stands on its own (not a question, not opening with
 「これは」/「その」 pointing back) is scored by the cosine of its
 stored e5 vector to the article's mean vector (how much of the whole it stands for), and
@@ -13,17 +13,24 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
+from .answer import NO_RELEVANT_SOURCES, Answer, EvidenceFound, Quote, StreamEvent, since
 from .chunking import split_sentences
 from .embeddings import PassageVectors
-from .evidence import EvidenceSentence
+from .evidence import Evidence, EvidenceSentence
+from .prompts import prompts_for
+from .quotes import compose, quote_block
 from .retrieval import SearchResult
 from .rules import SUMMARY_DIVERSITY, SUMMARY_MAX, SUMMARY_MIN, SUMMARY_PER
 from .store import ChunkStore
-from .shapes import refers_back
+from .shapes import SUMMARY, about_several, refers_back
 from .text import is_full_sentence, is_question
+
+if TYPE_CHECKING:
+    from .chain import AnswerChain, Query
 
 
 class Summaries:
@@ -98,3 +105,39 @@ def central_sentences(chunks, vectors: PassageVectors) -> list[tuple[str, int, i
                    key=lambda i: relevance[i] - SUMMARY_DIVERSITY * max((float(v[i] @ v[j]) for j in picked), default=0.0))
         picked.append(best)
     return [spans[i][:3] for i in picked]
+
+
+def stream_summary(chain: AnswerChain, query: Query, t0: float) -> Iterator[StreamEvent]:
+    """The chain's answer to a summary request: the most central sentences of the best-matching
+    article (of the best two when the question is about both), each cited."""
+    prompts = prompts_for(query.language)
+    results = chain.retriever.search(query.search_text, query.top_k)
+    relevant = results and max(r.dense or 0.0 for r in results) >= chain.settings.min_relevance
+    docs = list(dict.fromkeys(r.doc_id for r in results))[:2 if about_several(query.question) else 1]
+    central = [s for d in docs for s in chain.summaries.central(d)] if relevant else []
+    sentences = [EvidenceSentence(i, s.text, s.result, s.start, s.end, s.score) for i, s in enumerate(central, 1)]
+    evidence = Evidence(sentences, sentences)
+    timings = {"evidence_s": since(t0)}
+    yield EvidenceFound(evidence, results, query.language)
+    common = dict(question=query.question, sources=results, language=query.language, query=query.search_text,
+                  model=chain._model_name(), form=SUMMARY, evidence=evidence.to_dict(), timings=timings)
+    if not sentences:
+        timings["first_token_s"] = timings["total_s"] = since(t0)
+        yield Answer(text=prompts.refusal, refused=True, citations=[], refusal_reason=NO_RELEVANT_SOURCES, **common)
+        return
+    quotes: list[Quote] = []
+    for event in chain.quotes(prompts, query, sentences, chain.format_evidence(prompts, evidence), bullets=True):
+        if isinstance(event, list):
+            quotes = event
+        else:
+            timings.setdefault("first_token_s", since(t0))
+            yield event
+    _, citations = compose(prompts, quotes, [], evidence, bullets=True)
+    by_doc: dict[str, list[Quote]] = {}
+    for q, s in zip(quotes, sentences):
+        by_doc.setdefault(s.doc_id, []).append(q)
+    titles = {s.doc_id: s.result.title for s in sentences}
+    text = "\n".join(prompts.summary.format(title=titles[d]) + "\n" + quote_block(prompts, qs, bullets=True)
+                     for d, qs in by_doc.items())
+    timings["total_s"] = since(t0)
+    yield Answer(text=text, refused=False, citations=citations, quotes=quotes, quoted=True, **common)

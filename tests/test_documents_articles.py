@@ -1,6 +1,6 @@
 """Real-world articles as files: saved news pages, Japanese encodings, PDFs (no index needed).
 
-The pages and PDFs are built by ``tests/fixtures/news_pages.py`` from the structure of real
+The pages and PDFs are built by ``tests/fixtures/news_pages/`` from the structure of real
 news sites; the PDF tests need Debian's IPA Gothic font (installed by ``make browser``, which
 ``make test`` runs).
 """
