@@ -69,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--jsquad-train", type=int, default=2000, help="JSQuAD training questions sampled")
     p.add_argument("--jsquad-heldout", type=int, default=600, help="JSQuAD held-out questions sampled (report only)")
+    p.add_argument("--english", type=int, nargs=2, default=None, metavar=("TRAIN", "HELDOUT"),
+                   help="of those, how many are also asked in English (the local model translates them; "
+                   "default: eval.train_ranker.N_ENGLISH)")
     p.add_argument("--out", type=Path, default=None, help="where to write the weights (default: chatbot/data/ranker.json)")
     p.add_argument("--compare", action="store_true", help="also fit the alternatives (linear models, fewer rounds)")
     p.add_argument("--refresh", action="store_true", help="recompute the cached candidate features")
@@ -91,10 +94,11 @@ def main(argv: list[str] | None = None) -> int:
         return threshold_run(args.run, [float(t) for t in args.thresholds.split(",")], args.write)
     if args.command == "train-ranker":
         from .jsquad import DEFAULT_PATH
-        from .train_ranker import OUT, run as train
+        from .train_ranker import N_ENGLISH, OUT, run as train
 
         summary = train(jsquad=args.path or DEFAULT_PATH, n_train=args.jsquad_train, n_heldout=args.jsquad_heldout,
-                        seed=args.seed, out=args.out or OUT, compare=args.compare, refresh=args.refresh)
+                        seed=args.seed, out=args.out or OUT, compare=args.compare, refresh=args.refresh,
+                        n_english=tuple(args.english or N_ENGLISH))
         print(json.dumps(summary["results"], indent=1))
         return 0
     if args.command == "train-answerability":

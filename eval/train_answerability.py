@@ -47,7 +47,7 @@ from .jsquad import (DEFAULT_PATH, SEED, contains_answer, leave_out_key, load_js
                      write_articles)
 from .scoring import citation_correct
 from .splits import SPLITS
-from .train_ranker import DEV_WEIGHT, N_HELDOUT, N_TRAIN, Group, collect, fit_lambdamart, group_of
+from .train_ranker import DEV_WEIGHT, N_HELDOUT, N_TRAIN, TRAINED, Group, collect, fit_lambdamart, group_of
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "chatbot" / "data" / "answerability.json"
@@ -102,8 +102,7 @@ def ranker_fold(qid: str) -> int:
 def fold_rankers(settings: Settings, jsquad: Path, seed: int) -> list:
     """:data:`FOLDS` rankers fitted as ``train-ranker`` fits the shipped one (its cached training
     groups), each without the training questions of one :func:`ranker_fold`."""
-    train = [g for g in collect(settings, jsquad, N_TRAIN, N_HELDOUT, seed, False)
-             if g.source in ("jsquad-train", "dev")]
+    train = [g for g in collect(settings, jsquad, N_TRAIN, N_HELDOUT, seed, False) if g.source in TRAINED]
     return [fit_lambdamart([g for g in train if ranker_fold(g.qid) != f], {"dev": DEV_WEIGHT}, seed)
             for f in range(FOLDS)]
 

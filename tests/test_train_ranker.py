@@ -12,8 +12,11 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from conftest import ScriptedChatModel
+
+from chatbot import Chatbot, Settings
 from chatbot.ranker import FEATURES, Ranker
-from eval import train_ranker
+from eval import jsquad, train_ranker
 from eval.train_ranker import Group, fit_lambdamart, top_n
 
 SENTENCE = SimpleNamespace(text="新しい工場は二〇二七年に稼働する予定である。")  # quotable: a full sentence
@@ -41,10 +44,10 @@ def groups(n: int, source: str, seed: int) -> list[Group]:
 
 def test_train_ranker_beats_the_retrieval_order_and_ships_a_file_that_loads(tmp_path, monkeypatch):
     data = (groups(300, "jsquad-train", 1) + groups(100, "jsquad-heldout", 2) + groups(40, "dev", 3)
-            + groups(30, "news-dev", 4))
+            + groups(30, "news-dev", 4) + groups(50, "jsquad-train-en", 5) + groups(20, "jsquad-heldout-en", 6))
     monkeypatch.setattr(train_ranker, "collect", lambda *a, **k: data)
     out, report = tmp_path / "ranker.json", tmp_path / "report.json"
-    summary = train_ranker.run(out=out, report=report, n_train=300, n_heldout=100)
+    summary = train_ranker.run(out=out, report=report, n_train=300, n_heldout=100, compare=True)
 
     class RetrievalOrder:  # the trivial baseline: the first candidate retrieved
         def score(self, features):
@@ -59,6 +62,9 @@ def test_train_ranker_beats_the_retrieval_order_and_ships_a_file_that_loads(tmp_
     assert summary["results"]["lambdamart"]["dev_cross_validated"]["dev"]["top1"] > 0.6  # dev folds never seen
     about = json.loads(out.read_text())["about"]
     assert about["trained_on"] == {"dev": 40, "jsquad-train": 300} and "train-ranker" in about["command"]
+    assert summary["results"]["lambdamart"]["jsquad_heldout_en"]["questions"] == 20  # reported, never trained on
+    with_english = summary["results"]["lambdamart_with_english"]  # --compare: the English questions trained on too
+    assert with_english["quote_margin"]["chosen"] in train_ranker.QUOTE_MARGINS
     assert json.loads(report.read_text())["groups"] == about["trained_on"]
 
 
@@ -86,3 +92,57 @@ def test_the_quote_margin_holds_gold_most_often_at_no_cost_in_citation_precision
     assert curve[2.0]["citation_precision"] < curve[0.0]["citation_precision"]  # q3 as well
     # The same gain at less cost: the smaller margin.
     assert train_ranker.choose_quote_margin(list(curve.values())) == 0.25
+
+
+TRANSLATED = {  # the fake model's translations; the third is not a question, so it is skipped
+    "ハノーファーの西側の近隣都市は？": "Which city neighbours Hanover to the west?",
+    "東京タワーが完成したのは何年？": "In which year was Tokyo Tower completed?",
+    "富士山の標高は？": "Mount Fuji is 3776 metres high.",
+    "琵琶湖は何県にある？": "Which prefecture is Lake Biwa in?",
+}
+
+
+class Translator(ScriptedChatModel):
+    """Translates by the table, either way, whichever prompt set asks."""
+
+    def _next(self, messages):
+        text = messages[-1].content
+        self.prompts.append(messages)
+        for ja, en in TRANSLATED.items():
+            if ja in text:
+                return en
+            if en in text:
+                return ja
+        raise AssertionError(text)
+
+
+def test_english_groups_ask_the_sampled_questions_in_english_through_find(tmp_path, e5, monkeypatch):
+    articles = [("ハノーファー", "ハノーファーはドイツの都市である。西側の近隣都市はビーレフェルトである。", "ビーレフェルト"),
+                ("東京タワー", "東京タワーは1958年に完成した電波塔である。高さは333メートルである。", "1958年"),
+                ("富士山", "富士山は標高3776メートルの山である。東京からも見える。", "3776メートル"),
+                ("琵琶湖", "琵琶湖は滋賀県にある日本最大の湖である。", "滋賀県")]
+    data = {"data": [{"title": t, "paragraphs": [{"context": f"{t} [SEP] {body}", "qas": [
+        {"id": f"q{i}", "question": q, "answers": [{"text": a, "answer_start": body.find(a)}]}]}]}
+        for i, ((t, body, a), q) in enumerate(zip(articles, TRANSLATED))]}
+    path = tmp_path / "valid.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    monkeypatch.setattr(jsquad, "HELD_OUT", 0.5)
+    bot = Chatbot(Settings(data_dir=tmp_path / "data"), embeddings=e5, chat_model=Translator(replies=[], prompts=[]))
+
+    made = train_ranker.english_groups(bot, path, 9, 9, seed=0)
+
+    paragraphs, questions = jsquad.load_jsquad(path)
+    expected = {part: [q["id"] for q in train_ranker.sampled(paragraphs, questions, part, 0)
+                       if not TRANSLATED[q["question"]].endswith(".")] for part in ("train", "heldout")}
+    assert expected["train"] and expected["heldout"]  # both parts have questions
+    for part in ("train", "heldout"):
+        assert [g.qid for g in made if g.source == f"jsquad-{part}-en"] == expected[part]
+    by_id = {q["id"]: q for q in questions}
+    back = 0  # find translates back only when the passages pass its gate (as at answer time)
+    for g in made:
+        ja = by_id[g.qid]["question"]
+        assert g.language == "en" and g.forms[0] == TRANSLATED[ja] and g.forms[-1] in (TRANSLATED[ja], ja)
+        back += g.forms[-1] == ja
+        answer = by_id[g.qid]["answers"][0]
+        assert g.labels.any() and all((answer in c.text) == bool(y) for c, y in zip(g.candidates, g.labels))
+    assert back
