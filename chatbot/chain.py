@@ -306,7 +306,7 @@ class AnswerChain:
             timings.setdefault("first_token_s", since(t0))
             timings["total_s"] = since(t0)
             return Answer(question=question, sources=found.results, language=query.language,
-                          query=query.search_text, model=self._model_name(), form=query.form,
+                          query=query.search_text, model=self.model_name(), form=query.form,
                           evidence=found.evidence.to_dict(), translation=found.translation, timings=timings, **kw)
 
         def refuse(decision: Decision) -> Answer:
@@ -369,5 +369,6 @@ class AnswerChain:
         """e5 cosine of an answer sentence (as a query) to evidence sentences (as passages)."""
         return self.vectors(list(candidates)) @ self._query_vector(sentence)
 
-    def _model_name(self) -> str:
+    def model_name(self) -> str:
+        """``backend:model`` of the chat model, as each answer records it."""
         return f"{self.settings.llm_backend}:{self.settings.llm_model}"

@@ -1,12 +1,13 @@
 """The most central sentences of each article, chosen at ingest, for "要約して" / "summarize".
 
-A summary request is answered (:func:`stream_summary`) with the article's own sentences, each cited, not with the small
-model's paraphrase. At ingest, every full sentence of an article that stands on its own (not a question, not opening with
-「これは」/「その」 pointing back) is scored by the cosine of its
-stored e5 vector to the article's mean vector (how much of the whole it stands for), and
-3–5 of them (one per ~8 sentences of the article, :mod:`chatbot.rules`) are picked greedily, each penalized by its similarity to
-those already picked (maximal marginal relevance, so that the points differ). They are kept in a
-small SQLite table next to the store and shown in article order.
+A summary request is answered (:func:`stream_summary`) with the article's own sentences, each
+cited, not with the small model's paraphrase. At ingest, every full sentence of an article that
+stands on its own (not a question, not opening with 「これは」/「その」 pointing back) is scored by
+the cosine of its stored e5 vector to the article's mean vector (how much of the whole it stands
+for), and 3–5 of them (one per ~8 sentences of the article, :mod:`chatbot.rules`) are picked
+greedily, each penalized by its similarity to those already picked (maximal marginal relevance,
+so that the points differ). They are kept in a small SQLite table next to the store and shown in
+article order.
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ def stream_summary(chain: AnswerChain, query: Query, t0: float) -> Iterator[Stre
     timings = {"evidence_s": since(t0)}
     yield EvidenceFound(evidence, results, query.language)
     common = dict(question=query.question, sources=results, language=query.language, query=query.search_text,
-                  model=chain._model_name(), form=SUMMARY, evidence=evidence.to_dict(), timings=timings)
+                  model=chain.model_name(), form=SUMMARY, evidence=evidence.to_dict(), timings=timings)
     if not sentences:
         timings["first_token_s"] = timings["total_s"] = since(t0)
         yield Answer(text=prompts.refusal, refused=True, citations=[], refusal_reason=NO_RELEVANT_SOURCES, **common)
