@@ -13,7 +13,7 @@ from chatbot.linear import LinearModel
 from chatbot.ranker import FEATURES, Ranker
 
 if TYPE_CHECKING:
-    from .train_ranker import Group
+    from .ranker_data import Group
 
 L2 = 1.0  # penalty on the standardized weights (chosen on dev CV with --compare; see the report)
 

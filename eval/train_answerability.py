@@ -47,7 +47,8 @@ from .jsquad import (DEFAULT_PATH, SEED, contains_answer, leave_out_key, load_js
                      write_articles)
 from .scoring import citation_correct
 from .splits import SPLITS
-from .train_ranker import DEV_WEIGHT, N_HELDOUT, N_TRAIN, TRAINED, Group, collect, fit_lambdamart, group_of
+from .ranker_data import Group, collect, group_of
+from .train_ranker import DEV_WEIGHT, N_HELDOUT, N_TRAIN, TRAINED, fit_lambdamart
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "chatbot" / "data" / "answerability.json"
@@ -125,7 +126,7 @@ def cross_fitted(rows: list[dict], groups: dict, rankers: list) -> list[dict]:
 def assess(bot: Chatbot, question: str, history=None, cached: dict | None = None) -> tuple[dict, Group | None]:
     """One question up to the decision: the gate's verdict, the signals, P(yes) and the quote
     (``cached``: that row as an earlier run made it, so the model is not asked again), and the
-    ranker's candidates (:class:`~eval.train_ranker.Group`, to rescore them out of fold)."""
+    ranker's candidates (:class:`~eval.ranker_data.Group`, to rescore them out of fold)."""
     chain = bot.chain
     query = chain.condense(question, history)
     found = chain.find(query)

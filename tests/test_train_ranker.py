@@ -16,8 +16,9 @@ from conftest import ScriptedChatModel
 
 from chatbot import Chatbot, Settings
 from chatbot.ranker import FEATURES, Ranker
-from eval import jsquad, train_ranker
-from eval.train_ranker import Group, fit_lambdamart, top_n
+from eval import jsquad, ranker_data, train_ranker
+from eval.ranker_data import Group
+from eval.train_ranker import fit_lambdamart, top_n
 
 SENTENCE = SimpleNamespace(text="新しい工場は二〇二七年に稼働する予定である。")  # quotable: a full sentence
 
@@ -129,10 +130,10 @@ def test_english_groups_ask_the_sampled_questions_in_english_through_find(tmp_pa
     monkeypatch.setattr(jsquad, "HELD_OUT", 0.5)
     bot = Chatbot(Settings(data_dir=tmp_path / "data"), embeddings=e5, chat_model=Translator(replies=[], prompts=[]))
 
-    made = train_ranker.english_groups(bot, path, 9, 9, seed=0)
+    made = ranker_data.english_groups(bot, path, 9, 9, seed=0)
 
     paragraphs, questions = jsquad.load_jsquad(path)
-    expected = {part: [q["id"] for q in train_ranker.sampled(paragraphs, questions, part, 0)
+    expected = {part: [q["id"] for q in ranker_data.sampled(paragraphs, questions, part, 0)
                        if not TRANSLATED[q["question"]].endswith(".")] for part in ("train", "heldout")}
     assert expected["train"] and expected["heldout"]  # both parts have questions
     for part in ("train", "heldout"):
