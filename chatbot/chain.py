@@ -22,8 +22,9 @@
 6. **write** (same language only): the model's short answer citing evidence numbers; its prompt
    extends the decision prompt, so nothing is read twice;
 7. **check** (:mod:`chatbot.citations`, :mod:`chatbot.subjects`): the model's sentences that
-   their citations do not support, or that cite evidence about another company or person than
-   the question's, are removed; every citation quotes its evidence sentence verbatim.
+   their citations do not support, that cite evidence about another company or person than the
+   question's, or that cite evidence the ranker scored below the quotes, are removed; every
+   citation quotes its evidence sentence verbatim.
 
 A summary request skips 3–7: it quotes the article's most central sentences (:mod:`chatbot.summaries`).
 """
@@ -112,8 +113,9 @@ class AnswerChain:
         self.ranker = ranker or Ranker.load()
         self.calibration = calibration or Calibration.load()
         self.summaries = summaries
-        # Per instance and bounded: the answer check asks for the same sentence once per candidate.
-        self._query_vector = lru_cache(maxsize=512)(lambda text: self.embeddings.embed_queries([text])[0])
+        # The e5 query vector of a text. Per instance and bounded: the answer check asks for the
+        # same sentence once per candidate.
+        self.query_vector = lru_cache(maxsize=512)(lambda text: self.embeddings.embed_queries([text])[0])
 
     # -- the steps -----------------------------------------------------------------------------
 
@@ -141,15 +143,16 @@ class AnswerChain:
         question, answered it instead, or refused)."""
         lines = [f"{'Q' if t.role == 'user' else 'A'}: {MARKER.sub('', t.text)[:HISTORY_CHARS]}"
                  for t in turns[-HISTORY_TURNS:]]
-        out = self._one_line(prompts.condense_prompt.invoke({"history": "\n".join(lines), "question": question}))
+        out = self.one_line(prompts.condense_prompt.invoke({"history": "\n".join(lines), "question": question}))
         out = re.sub(r"^(【?書き換えた質問】?|REWRITTEN QUESTION:)\s*", "", out)
         if (not out or len(out) > HISTORY_CHARS or prompts.is_refusal(out) or bigrams(out) <= bigrams(question)
                 or (is_question(question) and not is_question(out))):
             return None
         return out
 
-    def _one_line(self, messages) -> str:
-        """The model's reply to ``messages``: its first line, without quotes around it."""
+    def one_line(self, messages) -> str:
+        """The auxiliary model's reply to ``messages`` (a one-line request: a translation, a
+        rewrite): its first line, without quotes around it."""
         out = (self.aux.bind(stop=["\n"]) | StrOutputParser()).invoke(messages).strip()
         return out.splitlines()[0].strip(" 「」\"'") if out else ""
 
@@ -171,7 +174,7 @@ class AnswerChain:
                 results = self.retriever.search(f"{query.search_text} {translation}", query.top_k) or results
                 forms.append(translation)
         candidates = candidates_of(results)
-        features = featurize(forms, candidates, np.stack([self._query_vector(t) for t in forms]), self.vectors)
+        features = featurize(forms, candidates, np.stack([self.query_vector(t) for t in forms]), self.vectors)
         scores = self.ranker.score(features)
         order = np.argsort(-scores, kind="stable")
         for c, score in zip(candidates, scores):
@@ -182,7 +185,7 @@ class AnswerChain:
 
     def _translate(self, query: Query) -> str | None:
         """The search text in the other language (one line), or ``None`` when the model gave none."""
-        out = self._one_line(prompts_for(query.language).translate_messages(query.search_text))
+        out = self.one_line(prompts_for(query.language).translate_messages(query.search_text))
         return out if out and language_of(out) != query.language and len(out) <= 4 * len(query.search_text) else None
 
     def gate(self, query: Query, found: Found) -> Decision:
@@ -263,24 +266,31 @@ class AnswerChain:
             parts.append(delta)
         yield "\n"
         yield translated_quotes(lead, "".join(parts), query.language,
-                                lambda text: self._one_line(prompts.sentence_translation_messages(text)))
+                                lambda text: self.one_line(prompts.sentence_translation_messages(text)))
 
     def check(self, reply: str, found: Found, query: Query, prompts: PromptSet, lead: list[EvidenceSentence],
               subjects: Subjects) -> tuple[list[CheckedSentence], list[str]] | None:
-        """Step 7: the model's sentences that pass the citation and subject checks (``cites`` =
-        the evidence ids they cite) and the removed ones; ``None`` when the model itself says the
+        """Step 7: the model's sentences that pass the citation, subject and rank checks (``cites``
+        = the evidence ids they cite) and the removed ones; ``None`` when the model itself says the
         evidence does not answer."""
         if prompts.is_refusal(reply):
             return None
         checked = check_answer(reply, found.evidence, self.similarity, question=query.model_question)
         kept: list[CheckedSentence] = []
         removed = [s.text for s in checked.removed]
+        # A claim cites the quoted sentences or evidence the ranker scored above them (a heading or
+        # list item the quote skipped as not a full sentence): on dev, the model's citations of
+        # lower-ranked evidence were rarely gold (docs/evaluation.md, "Claims that cite below the quotes").
+        quoted, floor = {s.id for s in lead}, min(s.score for s in lead)
         for sentence in checked.sentences:
             ids = [checked.citations[c - 1].evidence_id for c in sentence.cites]
             if any(lexical_support(sentence.text, s.text) >= TITLE_COPY for s in lead):
                 continue  # the model copied a quoted sentence
             if not all(subjects.about(found.evidence.get(n)) for n in ids):
                 removed.append(sentence.text)  # it cites a sentence about another company or person
+                continue
+            if any(n not in quoted and found.evidence.get(n).score < floor for n in ids):
+                removed.append(sentence.text)  # it cites a sentence the ranker put below the quotes
                 continue
             kept.append(CheckedSentence(sentence.text, ids, supported=True))
         return kept, removed
@@ -367,7 +377,7 @@ class AnswerChain:
 
     def similarity(self, sentence: str, candidates: Sequence[str]) -> Sequence[float]:
         """e5 cosine of an answer sentence (as a query) to evidence sentences (as passages)."""
-        return self.vectors(list(candidates)) @ self._query_vector(sentence)
+        return self.vectors(list(candidates)) @ self.query_vector(sentence)
 
     def model_name(self) -> str:
         """``backend:model`` of the chat model, as each answer records it."""

@@ -63,7 +63,7 @@ def group_of(bot: Chatbot, source: str, qid: str, language: str, query, found, p
     # Candidates in retrieval order, so that nothing of today's ranking leaks into the labels' order.
     cands = sorted(found.ranked, key=lambda c: (c.rank, c.doc_pos))
     forms = list(query.forms) + ([found.translation] if found.translation else [])
-    qv = np.stack([bot.chain._query_vector(t) for t in forms])
+    qv = np.stack([bot.chain.query_vector(t) for t in forms])
     return Group(source, qid, language, forms, qv, cands, bot.sentence_vectors([c.text for c in cands]),
                  np.array([positive(c) for c in cands], dtype=np.float64))
 
@@ -151,7 +151,7 @@ def english_groups(bot: Chatbot, path: Path, n_train: int, n_heldout: int, seed:
     asked, tried = [], 0
     for part, n in (("train", n_train), ("heldout", n_heldout)):
         for q in sampled(paragraphs, questions, part, seed)[:n]:
-            en = bot.chain._one_line(request.translate_messages(q["question"])) or ""
+            en = bot.chain.one_line(request.translate_messages(q["question"])) or ""
             tried += 1
             if language_of(en) == "en" and en.rstrip().endswith("?"):
                 asked.append((f"jsquad-{part}-en", "en", en, q))

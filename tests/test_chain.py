@@ -39,6 +39,13 @@ def claim_in(bot, question, needle="NVIDIA"):
     return s.id, s.text[:-1]
 
 
+def claim_on_quote(bot, question):
+    """``(n, claim)``: a claim that restates the start of the quoted sentence ``n`` in other words
+    (not a copy of it, supported by it): what the model may add to the quote."""
+    best = best_sentence(bot, question)
+    return best.id, f"{best.text[:20].rstrip('0123456789.、')}、と記事は書いています"
+
+
 def best_sentence(bot, question, history=None):
     """The evidence sentence the answer quotes first."""
     query = bot.chain.condense(question, history)
@@ -86,39 +93,63 @@ def test_evidence_then_the_quote_then_the_model_are_streamed(scripted_bot):
 
 
 def test_answer_is_the_verbatim_quote_then_the_checked_answer_citing_its_sentence(scripted_bot):
-    n, claim = claim_in(scripted_bot(), NVIDIA_JA)
+    n, claim = claim_on_quote(scripted_bot(), NVIDIA_JA)
     bot = scripted_bot("はい", f"{claim}[{n}][99]。")  # a valid number and one that names nothing
     answer = bot.ask(NVIDIA_JA)
     assert not answer.refused and not answer.quoted
-    assert answer.text == f"{lead(bot, NVIDIA_JA)}\n{claim}[2]。"
-    quote, cited = answer.citations
-    assert quote.quote == best_sentence(bot, NVIDIA_JA).text
-    assert cited.evidence_id == n and cited.quote == f"{claim}。"
-    for c in answer.citations:  # verbatim article text
-        assert c.text[c.start:c.end] == c.quote and c.doc_id and c.title and c.chunk_id
+    assert answer.text == f"{lead(bot, NVIDIA_JA)}\n{claim}[1]。"
+    [quote] = answer.citations
+    assert quote.quote == best_sentence(bot, NVIDIA_JA).text and quote.evidence_id == n
+    assert quote.text[quote.start:quote.end] == quote.quote and quote.doc_id and quote.title and quote.chunk_id
 
 
 def test_wrong_citation_is_moved_to_the_supporting_sentence(scripted_bot):
     probe = scripted_bot()
-    n, claim = claim_in(probe, NVIDIA_JA)
-    wrong = next(s.id for s in evidence_of(probe, NVIDIA_JA).sentences if s.id != n and "NVIDIA" not in s.text)
+    n, claim = claim_on_quote(probe, NVIDIA_JA)
+    wrong = next(s.id for s in evidence_of(probe, NVIDIA_JA).sentences if s.id != n and "Amazon" not in s.text)
     answer = scripted_bot("はい", f"{claim}[{wrong}]。").ask(NVIDIA_JA)
-    assert answer.text.endswith(f"\n{claim}[2]。") and answer.citations[1].evidence_id == n
+    assert answer.text.endswith(f"\n{claim}[1]。") and [c.evidence_id for c in answer.citations] == [n]
 
 
 def test_uncited_sentence_is_aligned_to_its_evidence(scripted_bot):
-    n, claim = claim_in(scripted_bot(), NVIDIA_JA)
+    n, claim = claim_on_quote(scripted_bot(), NVIDIA_JA)
     answer = scripted_bot("はい", f"{claim}。").ask(NVIDIA_JA)
-    assert answer.text.endswith(f"\n{claim}[2]。") and answer.citations[1].evidence_id == n
+    assert answer.text.endswith(f"\n{claim}[1]。") and [c.evidence_id for c in answer.citations] == [n]
 
 
 def test_unsupported_sentence_is_dropped_and_the_rest_kept(scripted_bot):
-    n, claim = claim_in(scripted_bot(), NVIDIA_JA)
+    n, claim = claim_on_quote(scripted_bot(), NVIDIA_JA)
     answer = scripted_bot("はい", f"{claim}。また、OpenAIはGoogleのTPUも450億ドル分購入しました。").ask(NVIDIA_JA)
-    assert not answer.refused and answer.text.endswith(f"\n{claim}[2]。")
+    assert not answer.refused and answer.text.endswith(f"\n{claim}[1]。")
     assert answer.removed == ["また、OpenAIはGoogleのTPUも450億ドル分購入しました。"]
 
 
+def test_a_claim_citing_evidence_ranked_below_the_quote_is_removed(scripted_bot):
+    """The model copies a true sentence of the article that the ranker put below the quote: it
+    is removed (on dev such citations were rarely gold), and the quote stands alone."""
+    probe = scripted_bot()
+    n, claim = claim_in(probe, NVIDIA_JA)
+    found = probe.chain.find(probe.chain.condense(NVIDIA_JA))
+    assert found.evidence.get(n).score < best_sentence(probe, NVIDIA_JA).score
+    answer = scripted_bot("はい", f"{claim}[{n}]。").ask(NVIDIA_JA)
+    assert not answer.refused and answer.quoted and answer.removed == [f"{claim}。"]
+    assert [c.evidence_id for c in answer.citations] == [best_sentence(probe, NVIDIA_JA).id]
+
+
+def test_a_claim_citing_evidence_ranked_above_the_quote_is_kept(scripted_bot):
+    """A heading or list item is never quoted (not a full sentence), but when the ranker scores it
+    above the quote the model may cite it: the rank check compares scores, not kinds of text."""
+    bot = scripted_bot()
+    query = bot.chain.condense(NVIDIA_JA)
+    found = bot.chain.find(query)
+    subjects = bot.chain.subjects(query, found)
+    lead = bot.chain.lead(query, found, subjects)
+    n, claim = claim_in(bot, NVIDIA_JA)
+    reply = f"{claim}[{n}]。"
+    assert bot.chain.check(reply, found, query, JA, lead, subjects) == ([], [f"{claim}。"])
+    found.evidence.get(n).score = max(s.score for s in lead) + 1
+    kept, removed = bot.chain.check(reply, found, query, JA, lead, subjects)
+    assert [(k.text, k.cites) for k in kept] == [(f"{claim}。", [n])] and removed == []
 @pytest.mark.parametrize("reply", [
     "OpenAIはGoogleのTPUも450億ドル分購入しました[1]。",  # unsupported, with a made-up figure
     "なぜ今、OpenAIはこの一手を選んだのか[1]。",          # an article's rhetorical question: no claim
