@@ -59,7 +59,7 @@ from .rules import HISTORY_CHARS, HISTORY_TURNS, QUOTE_CANDIDATES, TITLE_COPY
 from .shapes import COMPARE, SUMMARY, WHY, form_of, refers_back
 from .subjects import Subjects
 from .summaries import Summaries, stream_summary
-from .text import bigrams, is_full_sentence, is_question, language_of
+from .text import bigrams, is_full_sentence, is_question, language_of, other_language
 
 
 @dataclass
@@ -159,22 +159,39 @@ class AnswerChain:
     def find(self, query: Query) -> Found:
         """Step 2: passages, then every sentence ranked, then the evidence within the budget. A
         question in another language than the passages is translated, and both forms search and
-        score (e5 alone matches an English question to Japanese sentences poorly)."""
+        score (e5 alone matches an English question to Japanese sentences poorly); so is one over
+        an archive that also holds articles in the other language, when its translation finds them."""
         results = self.retriever.search(query.search_text, query.top_k)
         if not results:
             return Found([], [], np.zeros((0, 0)), Evidence(), 0.0)
         relevance = max((r.dense or 0.0) for r in results)
         forms = list(query.forms)
         translation = None
-        # Not for a question the gate refuses anyway (off-topic, or naming what no passage mentions).
-        if (self.settings.translate_questions and language_of(" ".join(r.text for r in results)) != query.language
-                and relevance >= self.settings.min_relevance and not self._missing_terms(query, results)):
+        found_other = language_of(" ".join(r.text for r in results)) != query.language
+        mixed = (self.settings.translate_questions and not found_other
+                 and self.retriever.store.holds_language(other_language(query.language)))
+        # Not for a question the gate refuses anyway (off-topic, or naming what no passage mentions;
+        # in a mixed archive the name may be in an article of the other language, found only by it).
+        if (self.settings.translate_questions and (found_other or mixed) and relevance >= self.settings.min_relevance
+                and (mixed or not self._missing_terms(query, results))):
             translation = self._translate(query)
-            if translation:
-                results = self.retriever.search(f"{query.search_text} {translation}", query.top_k) or results
-                forms.append(translation)
         candidates = candidates_of(results)
-        features = featurize(forms, candidates, np.stack([self.query_vector(t) for t in forms]), self.vectors)
+        if translation and found_other:
+            results = self.retriever.search(f"{query.search_text} {translation}", query.top_k) or results
+            candidates = candidates_of(results)
+        elif translation:
+            # A mixed archive: the question found passages mostly in its own language; its
+            # translation adds those in the other language and scores them (none there: it is
+            # dropped). The own language's passages keep their similarities (featurize: ``translated``).
+            seen = {r.chunk_id for r in results}
+            extra = [r for r in self.retriever.search(translation, query.top_k)
+                     if language_of(r.text) != query.language and r.chunk_id not in seen]
+            results, candidates = results + extra, candidates + candidates_of(extra)
+            if all(language_of(r.text) == query.language for r in results):
+                translation = None
+        forms = [*forms, translation] if translation else forms
+        features = featurize(forms, candidates, np.stack([self.query_vector(t) for t in forms]), self.vectors,
+                             translated=int(bool(translation)))
         scores = self.ranker.score(features)
         order = np.argsort(-scores, kind="stable")
         for c, score in zip(candidates, scores):
@@ -201,9 +218,10 @@ class AnswerChain:
 
     @staticmethod
     def _missing_terms(query: Query, results: Sequence[SearchResult]) -> list[str]:
-        """The question's names and numbers that no passage mentions (codes only across languages)."""
+        """The question's names and numbers that no passage mentions (codes only when any passage
+        is in the other language: 東京 is Tokyo there)."""
         texts = [f"{r.title}\n{r.byline}\n{r.text}" for r in results]
-        same = language_of(" ".join(r.text for r in results)) == query.language
+        same = all(language_of(r.text) == query.language for r in results)
         return missing_terms(query.question, texts, same_language=same)
 
     def decide(self, prompts: PromptSet, evidence_text: str, query: Query, found: Found) -> Decision:

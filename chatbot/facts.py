@@ -71,8 +71,18 @@ def names(text: str, codes_only: bool = False) -> set[str]:
         before = text[:m.start()].rstrip()
         sentence_start = not before or before[-1] in ".!?。！？\n\"'「"
         if inner_capital or (not codes_only and word[0].isupper() and not sentence_start and len(word) > 1):
-            out.add(word.lower())
+            out.update(_code_parts(word) if codes_only else [word.lower()])
     return out
+
+
+def _code_parts(word: str) -> list[str]:
+    """A code joined to plain words keeps only its code parts ("AI-generated" -> ai: a Japanese
+    article writes AI生成); a word with a digit (GPT-6) or of codes only (OpenAI-AWS) stays whole."""
+    parts = re.split(r"[-–/]", word)
+    codes = [p for p in parts if any(c.isupper() for c in p[1:])]
+    if any(c.isdigit() for c in word) or not codes or len(codes) == len(parts):
+        return [word.lower()]
+    return [p.lower() for p in codes]
 
 
 def same_number(a: float, b: float) -> bool:

@@ -27,6 +27,7 @@ from .loaders import LOADER_VERSION, Document, Skipped, load_documents
 from .embeddings import ChatbotEmbeddings, PassageVectors
 from .rules import EMBED_BATCH, PROGRESS_STEP
 from .store import ChunkMeta, ChunkStore
+from .text import language_of
 
 Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
 
@@ -59,10 +60,13 @@ def chunk_id(doc_id: str, text: str, occurrence: int) -> str:
     return f"{doc_id}#{digest}"
 
 
+METADATA_VERSION = 2  # bump when chunks gain a metadata field: their metadata is rewritten, not re-embedded
+
+
 def _doc_hash(doc: Document, settings: Settings) -> str:
     """Changes when the file, the way files are read, or the chunking settings change."""
     key = (f"{doc.content_hash}|{CHUNKER_VERSION}|{settings.chunk_tokens}|{settings.chunk_overlap}"
-           f"|loader{LOADER_VERSION}")
+           f"|loader{LOADER_VERSION}|meta{METADATA_VERSION}")
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -72,7 +76,7 @@ def chunk_metadata(doc: Document, chunk: Chunk, doc_hash: str, n_chunks: int, mo
     meta = ChunkMeta(
         doc_id=doc.doc_id, title=doc.title, source=doc.source, path=doc.path, chunk_index=chunk.index,
         start=chunk.start, end=chunk.end, content_hash=chunk.content_hash, doc_hash=doc_hash, n_chunks=n_chunks,
-        embedding_model=model_id, ingested_at=ingested_at or None,
+        embedding_model=model_id, ingested_at=ingested_at or None, text_language=language_of(chunk.text),
         format=str(doc.details["format"]) if doc.details.get("format") else None,
         encoding=str(doc.details["encoding"]) if doc.details.get("encoding") else None)
     for key in ("publisher", "author", "supervisor", "published", "language", "url"):

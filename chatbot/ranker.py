@@ -37,7 +37,7 @@ from .trees import BoostedTrees
 from .retrieval import SearchResult
 from .rules import ARTICLE_MARGIN, GAP_CHARS, LEXICAL_WEIGHT, QUESTION_WORDS, RANK_WEIGHT
 from .shapes import WHY, form_of, gives_reason, refers_back
-from .text import bigrams, is_full_sentence, is_question
+from .text import bigrams, is_full_sentence, is_question, language_of
 
 Vectors = Callable[[list[str]], np.ndarray]  # texts -> unit passage vectors (n, dim)
 
@@ -105,48 +105,55 @@ FEATURES = (
 
 
 def featurize(questions: Sequence[str], candidates: Sequence[Candidate], query_vectors: np.ndarray,
-              vectors: Vectors) -> np.ndarray:
+              vectors: Vectors, translated: int = 0) -> np.ndarray:
     """The :data:`FEATURES` of every candidate, shape (n, len(FEATURES)). ``questions`` are the
     forms of the question (as asked, standalone, translated); ``query_vectors`` their e5 query
-    vectors. Similarities take the best form."""
+    vectors. Similarities take the best form. The last ``translated`` forms are translations
+    that score only the candidates in their own language (in a mixed archive the question's own
+    language's sentences are ranked as without them)."""
     n = len(candidates)
     if n == 0:
         return np.zeros((0, len(FEATURES)), np.float32)
     index = {id(c): i for i, c in enumerate(candidates)}
     prev = [index.get(id(c.prev), -1) for c in candidates]
     nxt = [index.get(id(c.next), -1) for c in candidates]
+    own = len(questions) - translated
+    languages = [language_of(q) for q in questions]
+    applies = np.array([[j < own or language_of(c.text) == languages[j] for j in range(len(questions))]
+                        for c in candidates])  # (n, forms): which forms score which candidate
     sv = vectors([c.text for c in candidates])
     qv = np.asarray(query_vectors, dtype=np.float32).reshape(len(questions), -1)
-    dense = (sv @ qv.T).max(axis=1)
+    dense = np.where(applies, sv @ qv.T, -np.inf).max(axis=1)
     window = sv.copy()
     for i in range(n):
         for j in (prev[i], nxt[i]):
             if j >= 0:
                 window[i] += sv[j]
     window /= np.linalg.norm(window, axis=1, keepdims=True)
-    dense_window = (window @ qv.T).max(axis=1)
+    dense_window = np.where(applies, window @ qv.T, -np.inf).max(axis=1)
 
     words = [set(tokenize(c.text)) for c in candidates]
     df: dict[str, int] = {}
     for w in words:
         for t in w:
             df[t] = df.get(t, 0) + 1
-    terms = [t for t in (content_terms(q) for q in questions) if t]
+    form_terms = [content_terms(q) for q in questions]
+    terms_of = [[t for j, t in enumerate(form_terms) if t and applies[i, j]] for i in range(n)]
 
-    def overlap(ws: set[str]) -> float:
+    def overlap(i: int, ws: set[str]) -> float:
         """IDF-weighted share of the best question form's content words found in ``ws`` (a word
         found in few candidates says more than one found in all: 「略」 vs 「AGI」)."""
         weight = lambda t: math.log(1 + n / (1 + df.get(t, 0)))  # noqa: E731
         # sorted: a set's order follows the hash seed, and float sums follow the order
-        return max((sum(weight(t) for t in sorted(q) if t in ws) / sum(weight(t) for t in sorted(q)) for q in terms),
-                   default=0.0)
+        return max((sum(weight(t) for t in sorted(q) if t in ws) / sum(weight(t) for t in sorted(q))
+                    for q in terms_of[i]), default=0.0)
 
-    lexical = np.array([overlap(w) for w in words])
+    lexical = np.array([overlap(i, words[i]) for i in range(n)])
     # The question's focus: its words that are not the article's topic (its title). 「ツバメ・エナジーの熊本
     # 工場はいつ着工？」 over an article titled ツバメ・エナジー熊本工場: the answer is the sentence with
     # 着工, not the lead that names the company, the town and the plant.
     title_words = [content_terms(c.result.title) for c in candidates]
-    focus_terms = [[q - title_words[i] for q in terms] for i in range(n)]
+    focus_terms = [[q - title_words[i] for q in terms_of[i]] for i in range(n)]
 
     def focus_overlap(i: int, ws: set[str]) -> float:
         weight = lambda t: math.log(1 + n / (1 + df.get(t, 0)))  # noqa: E731
@@ -159,13 +166,13 @@ def featurize(questions: Sequence[str], candidates: Sequence[Candidate], query_v
     has_focus = np.array([float(any(q for q in focus_terms[i])) for i in range(n)])
     # How much of a sentence is new against the question: one that only restates it (a heading, a
     # topic sentence 「今回の契約の衝撃は金額だけではありません」) is often followed by the answer.
-    asked = set().union(*terms) if terms else set()
-    novelty = np.array([len(w - asked) / len(w) if w else 0.0 for w in words])
-    lexical_window = np.array([overlap(words[i] | (words[prev[i]] if prev[i] >= 0 else set())
+    asked = [set().union(*terms_of[i]) for i in range(n)]
+    novelty = np.array([len(w - asked[i]) / len(w) if w else 0.0 for i, w in enumerate(words)])
+    lexical_window = np.array([overlap(i, words[i] | (words[prev[i]] if prev[i] >= 0 else set())
                                        | (words[nxt[i]] if nxt[i] >= 0 else set())) for i in range(n)])
-    wanted = [b for b in (bigrams(q) for q in questions) if b]
-    bigram_share = np.array([max((len(b & bigrams(c.text)) / len(b) for b in wanted), default=0.0)
-                             for c in candidates])
+    wanted = [bigrams(q) for q in questions]
+    bigram_share = np.array([max((len(b & bigrams(c.text)) / len(b) for j, b in enumerate(wanted) if b and applies[i, j]),
+                                 default=0.0) for i, c in enumerate(candidates)])
     k = max(max(c.rank for c in candidates) + 1, 1)
     rank = np.array([1 - c.rank / k for c in candidates])
     baseline = dense + LEXICAL_WEIGHT * lexical + RANK_WEIGHT * rank

@@ -48,7 +48,8 @@ class ChunkMeta:
     author: str | None = None
     supervisor: str | None = None
     published: str | None = None
-    language: str | None = None
+    language: str | None = None  # as the document's front matter or page says
+    text_language: str | None = None  # "ja" or "en": the chunk's own text (text.language_of), set at ingest
     url: str | None = None
     format: str | None = None  # markdown, text, html, pdf
     encoding: str | None = None
@@ -270,9 +271,17 @@ class ChunkStore:
                        documents=texts[i:i + _PAGE], metadatas=stored[i:i + _PAGE])
             self.keyword.add(ids[i:i + _PAGE], texts[i:i + _PAGE])
 
+    def holds_language(self, language: str) -> bool:
+        """Whether any chunk's text is in ``language`` (``ChunkMeta.text_language``; chunks
+        ingested before it was recorded have none and do not count)."""
+        return bool(self._call(self.collection.get, where={"text_language": language}, limit=1, include=[])["ids"])
+
     def update_metadata(self, ids: list[str], metas: list[ChunkMeta]) -> None:
         """Replace the metadata of existing chunks (no re-embedding)."""
-        stored = [m.to_chroma() for m in metas]
+        # Chroma merges an update into what is stored and removes a key given as None: so a
+        # field that is unset now (an author dropped from the front matter) does not linger.
+        cleared = dict.fromkeys(f.name for f in fields(ChunkMeta))
+        stored = [{**cleared, **m.to_chroma()} for m in metas]
         for i in range(0, len(ids), _PAGE):
             self._call(self.collection.update, ids=ids[i:i + _PAGE], metadatas=stored[i:i + _PAGE])
 

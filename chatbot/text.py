@@ -37,6 +37,11 @@ def language_of(text: str) -> str:
     return "ja" if japanese / letters >= 1 / 3 else "en"
 
 
+def other_language(language: str) -> str:
+    """The product's other language: ``"en"`` for ``"ja"`` and the reverse."""
+    return "en" if language == "ja" else "ja"
+
+
 def bigrams(text: str) -> set[str]:
     """Character bigrams of ``text`` after NFKC, lower-casing and dropping spaces and punctuation."""
     t = _DROP.sub("", nfkc(text).lower())

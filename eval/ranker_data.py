@@ -42,13 +42,14 @@ class Group:
     candidates: list[Candidate]
     vectors: np.ndarray  # the candidates' sentence vectors, in order
     labels: np.ndarray
+    translated: int = 0  # the last forms that are translations (featurize)
     _features: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def features(self) -> np.ndarray:
         if self._features is None:
             self._features = featurize(self.forms, self.candidates, self.query_vectors,
-                                       lambda texts: self.vectors).astype(np.float64)
+                                       lambda texts: self.vectors, self.translated).astype(np.float64)
         return self._features
 
     @property
@@ -65,7 +66,7 @@ def group_of(bot: Chatbot, source: str, qid: str, language: str, query, found, p
     forms = list(query.forms) + ([found.translation] if found.translation else [])
     qv = np.stack([bot.chain.query_vector(t) for t in forms])
     return Group(source, qid, language, forms, qv, cands, bot.sentence_vectors([c.text for c in cands]),
-                 np.array([positive(c) for c in cands], dtype=np.float64))
+                 np.array([positive(c) for c in cands], dtype=np.float64), int(bool(found.translation)))
 
 
 def write_title_articles(paragraphs: list[tuple[str, str]], folder: Path) -> dict[str, str]:

@@ -9,6 +9,7 @@ reply: every script starts with the decision ("はい"/"Yes" or "いいえ"/"No"
 import argparse
 import json
 import re
+import shutil
 
 import pytest
 
@@ -21,7 +22,7 @@ from chatbot.errors import EmptyIndexError, InvalidQuestionError
 from chatbot.prompts import prompts_for
 from chatbot.text import is_question, language_of
 
-from conftest import ScriptedChatModel
+from conftest import ROOT, ScriptedChatModel
 
 NVIDIA_JA = "なぜOpenAIはTrainiumではなくNVIDIAを選んだのですか？"
 NVIDIA_EN = "Why did OpenAI choose NVIDIA over Trainium?"
@@ -233,6 +234,25 @@ def test_japanese_question_over_japanese_articles_is_not_translated(scripted_bot
     bot = scripted_bot("いいえ")  # the decision is the only model call
     answer = bot.ask(NVIDIA_JA)
     assert answer.translation is None and len(bot.chat_model.prompts) == 1
+
+
+def test_in_a_mixed_archive_a_question_is_translated_to_reach_the_articles_in_the_other_language(settings, e5, corpus_copy):
+    """A question first finds passages in its own language; in an archive that also holds English
+    articles its translation searches them, and it is kept only when it finds them."""
+    shutil.copy(ROOT / "eval" / "news" / "articles" / "brightpath-series-c-japan.md", corpus_copy / "brightpath.md")
+    question, into_english = "ブライトパスは東京事務所をいつ開く？", "When will Brightpath open its Tokyo office?"
+    model = ScriptedChatModel(replies=[into_english, "いいえ", "Trainium NVIDIA OpenAI", "いいえ"], prompts=[])
+    bot = Chatbot(settings, embeddings=e5, chat_model=model)
+    bot.ingest(corpus_copy)
+    found = bot.retriever.search(question)
+    assert {language_of(r.text) for r in found} == {"ja"}  # its own language first
+    answer = bot.ask(question)
+    assert question in model.prompts[0][0].content and answer.translation == into_english
+    assert any(language_of(s["text"]) == "en" for s in answer.evidence)
+    # A translation that finds no English passage is dropped: the question is ranked as before.
+    nvidia = bot.ask(NVIDIA_JA)
+    assert NVIDIA_JA in model.prompts[2][0].content and nvidia.translation is None
+    assert all(language_of(s["text"]) == "ja" for s in nvidia.evidence)
 
 
 def test_english_refusal_is_in_english(scripted_bot):

@@ -148,6 +148,10 @@ def test_question_terms_are_numbers_names_and_japanese_proper_nouns():
     # Names joined by a hyphen count when each is found; a code with a number part must match whole.
     assert missing_terms("How big is the OpenAI-AWS deal?", [DEAL], same_language=False) == []
     assert missing_terms("Is the deal about GPT-7?", [DEAL + "GPT-5やGPT-6"], same_language=False) == ["gpt-7"]
+    # Across languages a code joined to plain words needs only its code: the article writes AI生成.
+    assert question_terms("Why must AI-generated ads be labelled?", same_language=False) == ["ai"]
+    assert missing_terms("Why must AI-generated ads be labelled?", ["生成AIでつくった広告に「AI生成」と表示する。"],
+                         same_language=False) == []
 
 
 def test_years_must_match_exactly_while_rounded_amounts_may_differ():

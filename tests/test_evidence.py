@@ -4,7 +4,7 @@ import numpy as np
 
 from chatbot.chunking import count_tokens
 from chatbot.evidence import select_evidence
-from chatbot.ranker import Ranker, candidates_of, featurize
+from chatbot.ranker import FEATURES, Ranker, candidates_of, featurize
 from chatbot.retrieval import SearchResult
 from chatbot.rules import ARTICLE_MARGIN
 
@@ -78,3 +78,22 @@ def test_sentence_repeated_by_overlapping_passages_is_kept_once():
 
 def test_no_passages_means_no_evidence():
     assert not select(200, ())
+
+
+def test_a_translated_form_scores_only_the_sentences_in_its_own_language():
+    """In a mixed archive the translation reaches the English article's sentences; the Japanese
+    ones keep the similarities of the question as asked."""
+    english = passage("c", 1, 0, "OpenAI announced the GPU contract on November 3. The weather was fine.")
+    translation = "When did OpenAI announce the contract?"
+    japanese = candidates_of([A, B])
+    candidates = japanese + candidates_of([english])
+    forms = [QUESTION, translation]
+    alone = featurize([QUESTION], japanese, vectors([QUESTION]), vectors)
+    both = featurize(forms, candidates, vectors(forms), vectors, translated=1)
+    untranslated = featurize(forms, candidates, vectors(forms), vectors)
+    dense, bigram = FEATURES.index("dense"), FEATURES.index("bigrams")
+    k = len(japanese)
+    np.testing.assert_allclose(both[:k, dense], alone[:, dense], rtol=1e-6)
+    np.testing.assert_allclose(both[:k, bigram], alone[:, bigram])
+    assert not np.allclose(untranslated[:k, dense], alone[:, dense])  # without it the translation scores them too
+    np.testing.assert_allclose(both[k:, dense], untranslated[k:, dense])  # the English ones see both forms

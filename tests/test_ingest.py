@@ -1,9 +1,16 @@
 """Ingestion against a real Chroma store in a temp dir with the real e5 embedder."""
 
+import shutil
+from dataclasses import replace
+
 import pytest
 
 from chatbot import Chatbot, Settings
 from chatbot.errors import EmbeddingMismatchError
+
+from conftest import ROOT
+
+ENGLISH_ARTICLE = ROOT / "eval" / "news" / "articles" / "brightpath-series-c-japan.md"
 
 
 def chunk_ids(bot):
@@ -81,6 +88,22 @@ def test_interrupted_ingest_is_repaired(bot, corpus_copy):
     assert repaired.chunks_added == len(ids[::3])
     assert sorted(chunk_ids(bot)) == ids
     assert bot.store.count() == clean.chunks_added
+
+
+def test_each_chunk_records_the_language_of_its_text_and_older_chunks_are_tagged_without_re_embedding(bot, corpus_copy):
+    shutil.copy(ENGLISH_ARTICLE, corpus_copy / "brightpath.md")
+    first = bot.ingest(corpus_copy)
+    metas = bot.store.all_metadata()
+    assert {m.text_language for m in metas.values() if m.doc_id == "corpus/brightpath.md"} == {"en"}
+    assert {m.text_language for m in metas.values() if m.doc_id != "corpus/brightpath.md"} == {"ja"}
+    assert bot.store.holds_language("en") and bot.store.holds_language("ja")
+
+    # A store written before the field existed: no chunk is tagged, so none counts.
+    bot.store.update_metadata(list(metas), [replace(m, text_language=None, doc_hash="older") for m in metas.values()])
+    assert not bot.store.holds_language("en") and not bot.store.holds_language("ja")
+    again = bot.ingest(corpus_copy)
+    assert again.chunks_added == 0 and again.chunks_unchanged == first.chunks_added  # no chunk re-embedded
+    assert bot.store.holds_language("en") and bot.store.holds_language("ja")
 
 
 def test_query_with_another_embedding_model_fails_clearly(settings, e5, corpus_copy):

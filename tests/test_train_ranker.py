@@ -39,7 +39,7 @@ def groups(n: int, source: str, seed: int) -> list[Group]:
         labels = np.zeros(k)
         labels[answer] = 1.0
         out.append(Group(source, f"{source}-{q}", "ja", ["質問"], np.zeros((1, 4)), [SENTENCE] * k,
-                         np.zeros((k, 4)), labels, x))
+                         np.zeros((k, 4)), labels, _features=x))
     return out
 
 
@@ -82,7 +82,7 @@ def test_the_quote_margin_holds_gold_most_often_at_no_cost_in_citation_precision
     # the runner-up, close behind, is the gold one; question 3: gold first, runner-up far behind.
     def group(labels):
         return Group("dev", "q", "ja", ["質問"], np.zeros((1, 4)), [SENTENCE] * 3, np.zeros((3, 4)),
-                     np.array(labels, dtype=float), np.zeros((3, len(FEATURES))))
+                     np.array(labels, dtype=float), _features=np.zeros((3, len(FEATURES))))
 
     scored = [(group([1, 0, 0]), np.array([1.0, 0.6, 0.0])), (group([0, 1, 0]), np.array([1.0, 0.8, 0.0])),
               (group([1, 0, 0]), np.array([3.0, 1.2, 0.0]))]
