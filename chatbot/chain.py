@@ -180,14 +180,17 @@ class AnswerChain:
             results = self.retriever.search(f"{query.search_text} {translation}", query.top_k) or results
             candidates = candidates_of(results)
         elif translation:
-            # A mixed archive: the question found passages mostly in its own language; its
-            # translation adds those in the other language and scores them (none there: it is
-            # dropped). The own language's passages keep their similarities (featurize: ``translated``).
-            seen = {r.chunk_id for r in results}
-            extra = [r for r in self.retriever.search(translation, query.top_k)
-                     if language_of(r.text) != query.language and r.chunk_id not in seen]
-            results, candidates = results + extra, candidates + candidates_of(extra)
-            if all(language_of(r.text) == query.language for r in results):
+            # A mixed archive: the question found passages mostly in its own language. Its
+            # translation adds those in the other language when one matches it at least as well
+            # as the best of its own matches the question (else it is dropped: on news-dev, other
+            # articles' sentences then only competed with the answer). The own language's
+            # passages keep their similarities (featurize: ``translated``).
+            other = [r for r in self.retriever.search(translation, query.top_k) if language_of(r.text) != query.language]
+            if max((r.dense or 0.0 for r in other), default=0.0) >= relevance:
+                seen = {r.chunk_id for r in results}
+                extra = [r for r in other if r.chunk_id not in seen]
+                results, candidates = results + extra, candidates + candidates_of(extra)
+            else:
                 translation = None
         forms = [*forms, translation] if translation else forms
         features = featurize(forms, candidates, np.stack([self.query_vector(t) for t in forms]), self.vectors,

@@ -238,7 +238,8 @@ def test_japanese_question_over_japanese_articles_is_not_translated(scripted_bot
 
 def test_in_a_mixed_archive_a_question_is_translated_to_reach_the_articles_in_the_other_language(settings, e5, corpus_copy):
     """A question first finds passages in its own language; in an archive that also holds English
-    articles its translation searches them, and it is kept only when it finds them."""
+    articles its translation searches them, and is kept only when an English passage matches it
+    at least as well as the question's best Japanese passage matches the question."""
     shutil.copy(ROOT / "eval" / "news" / "articles" / "brightpath-series-c-japan.md", corpus_copy / "brightpath.md")
     question, into_english = "ブライトパスは東京事務所をいつ開く？", "When will Brightpath open its Tokyo office?"
     model = ScriptedChatModel(replies=[into_english, "いいえ", "Trainium NVIDIA OpenAI", "いいえ"], prompts=[])
@@ -249,7 +250,7 @@ def test_in_a_mixed_archive_a_question_is_translated_to_reach_the_articles_in_th
     answer = bot.ask(question)
     assert question in model.prompts[0][0].content and answer.translation == into_english
     assert any(language_of(s["text"]) == "en" for s in answer.evidence)
-    # A translation that finds no English passage is dropped: the question is ranked as before.
+    # A translation that matches no English passage as well is dropped: the question is ranked as before.
     nvidia = bot.ask(NVIDIA_JA)
     assert NVIDIA_JA in model.prompts[2][0].content and nvidia.translation is None
     assert all(language_of(s["text"]) == "ja" for s in nvidia.evidence)
