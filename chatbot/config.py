@@ -129,7 +129,9 @@ class Settings(BaseSettings):
         "over Japanese articles), translate it with the model and search and select evidence with both forms. "
         "Costs one short model call before the evidence is shown (~1.5-2 s on 2 cores). Chosen on the dev "
         "set's 29 answerable English questions: the quoted sentence holds the key fact 0.45 -> 0.62, all gold "
-        "sentences in the evidence 0.38 -> 0.59 (docs/evaluation.md).")
+        "sentences in the evidence 0.38 -> 0.59 (docs/evaluation.md). In an archive that also holds articles "
+        "in the other language every question is translated, to search them (evidence shown ~2.8 s later on "
+        "news-dev; docs/architecture.md, 'A mixed archive').")
     llm_backend: Literal["llamacpp", "llama-server", "openai", "ollama"] = Field(
         "llamacpp", description="Chat model backend: `llamacpp` (local GGUF in this process, one answer at a time), "
         "`llama-server` (the same GGUF in llama.cpp's server with llm_parallel slots: several chats at once), "

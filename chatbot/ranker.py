@@ -119,7 +119,12 @@ def featurize(questions: Sequence[str], candidates: Sequence[Candidate], query_v
     nxt = [index.get(id(c.next), -1) for c in candidates]
     own = len(questions) - translated
     languages = [language_of(q) for q in questions]
-    applies = np.array([[j < own or language_of(c.text) == languages[j] for j in range(len(questions))]
+    # A candidate's language is its passage's: a Latin-only line of a Japanese article
+    # ("NVIDIA GB200") is still scored by the Japanese translation.
+    passage_language: dict[int, str] = {}
+    for c in candidates:
+        passage_language.setdefault(id(c.result), language_of(c.result.text))
+    applies = np.array([[j < own or passage_language[id(c.result)] == languages[j] for j in range(len(questions))]
                         for c in candidates])  # (n, forms): which forms score which candidate
     sv = vectors([c.text for c in candidates])
     qv = np.asarray(query_vectors, dtype=np.float32).reshape(len(questions), -1)
