@@ -26,7 +26,7 @@ from .ranker import FEATURES
 from .text import language_of
 
 if TYPE_CHECKING:
-    from .chain import Found, Query
+    from .steps import Found, Query
     from .subjects import Subjects
 
 SIGNALS = (

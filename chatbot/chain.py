@@ -6,7 +6,8 @@
    (:mod:`chatbot.shapes`: a fact, a reason, a comparison, a summary), and for a follow-up a
    standalone search text (the previous question and the sentence its answer quoted);
 2. **find** (:class:`Found`): hybrid retrieval; a question in another language than the
-   passages is translated by the model first and searched in both forms; every sentence of the
+   passages is translated by the model first and searched in both forms (in an archive of both
+   languages, its translation also searches the other one); every sentence of the
    passages is ranked by the learned ranker (:mod:`chatbot.ranker`) and the best ones become
    the evidence (:mod:`chatbot.evidence`); an :class:`EvidenceFound` event is yielded at once;
 3. **gate**: refusals decided in code: no relevant passage, a name or number of the question
@@ -33,7 +34,6 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Iterator, Sequence
 
@@ -58,43 +58,9 @@ from .retrieval import HybridRetriever, SearchResult
 from .rules import HISTORY_CHARS, HISTORY_TURNS, QUOTE_CANDIDATES, TITLE_COPY
 from .shapes import COMPARE, SUMMARY, WHY, form_of, refers_back
 from .subjects import Subjects
+from .steps import Decision, Found, Query
 from .summaries import Summaries, stream_summary
 from .text import bigrams, is_full_sentence, is_question, language_of, other_language
-
-
-@dataclass
-class Query:
-    """What the user asked, and the forms of it each step uses."""
-
-    question: str  # as typed
-    language: str  # the question's language: the answer's language
-    form: str  # the answer's shape (chatbot.shapes)
-    kind: str | None  # the kind of fact asked for (chatbot.answer_types)
-    search_text: str  # standalone text for retrieval
-    model_question: str  # the question as put to the model
-    forms: list[str]  # the question's forms the sentences are scored against
-    top_k: int
-
-
-@dataclass
-class Found:
-    """What retrieval found for a :class:`Query`."""
-
-    results: list[SearchResult]  # passages, best first
-    ranked: list[Candidate]  # every sentence of the passages, best first
-    features: np.ndarray  # the ranker's features, one row per candidate of ``ranked``
-    evidence: Evidence  # the selected sentences
-    relevance: float  # the best passage's dense cosine
-    translation: str | None = None  # the question in the articles' language, when it differs
-
-
-@dataclass
-class Decision:
-    answerable: bool
-    probability: float | None = None  # the model's P(yes), when it was asked
-    confidence: float | None = None  # calibrated probability that the answer is right
-    reason: str | None = None  # the refusal_reason when not answerable
-    missing: list[str] = field(default_factory=list)
 
 
 class AnswerChain:
@@ -159,13 +125,12 @@ class AnswerChain:
     def find(self, query: Query) -> Found:
         """Step 2: passages, then every sentence ranked, then the evidence within the budget. A
         question in another language than the passages is translated, and both forms search and
-        score (e5 alone matches an English question to Japanese sentences poorly); so is one over
-        an archive that also holds articles in the other language, when its translation finds them."""
+        score (e5 alone matches an English question to Japanese sentences poorly); in a mixed
+        archive the translation also searches the other language (docs/architecture.md)."""
         results = self.retriever.search(query.search_text, query.top_k)
         if not results:
             return Found([], [], np.zeros((0, 0)), Evidence(), 0.0)
         relevance = max((r.dense or 0.0) for r in results)
-        forms = list(query.forms)
         translation = None
         found_other = language_of(" ".join(r.text for r in results)) != query.language
         mixed = (self.settings.translate_questions and not found_other
@@ -175,24 +140,20 @@ class AnswerChain:
         if (self.settings.translate_questions and (found_other or mixed) and relevance >= self.settings.min_relevance
                 and (mixed or not self._missing_terms(query, results))):
             translation = self._translate(query)
-        candidates = candidates_of(results)
+        extra: list[SearchResult] = []
         if translation and found_other:
             results = self.retriever.search(f"{query.search_text} {translation}", query.top_k) or results
-            candidates = candidates_of(results)
         elif translation:
-            # A mixed archive: the question found passages mostly in its own language. Its
-            # translation adds those in the other language when one matches it at least as well
-            # as the best of its own matches the question (else it is dropped: on news-dev, other
-            # articles' sentences then only competed with the answer). The own language's
-            # passages keep their similarities (featurize: ``translated``).
-            other = [r for r in self.retriever.search(translation, query.top_k) if language_of(r.text) != query.language]
-            if max((r.dense or 0.0 for r in other), default=0.0) >= relevance:
-                seen = {r.chunk_id for r in results}
-                extra = [r for r in other if r.chunk_id not in seen]
-                results, candidates = results + extra, candidates + candidates_of(extra)
-            else:
-                translation = None
-        forms = [*forms, translation] if translation else forms
+            # A mixed archive: the translation's passages in the other language join only when one
+            # matches as well as the question's own best (else, on news-dev, they only competed
+            # with the answer); the own language's passages keep their similarities (featurize).
+            other = self.retriever.in_other_language(translation, query.language, query.top_k, relevance)
+            seen = {r.chunk_id for r in results}
+            extra = [r for r in other if r.chunk_id not in seen]
+            translation = translation if other else None
+        candidates = candidates_of(results) + candidates_of(extra)  # extra ranked apart: the own ranks stay
+        results = results + extra
+        forms = [*query.forms, translation] if translation else list(query.forms)
         features = featurize(forms, candidates, np.stack([self.query_vector(t) for t in forms]), self.vectors,
                              translated=int(bool(translation)))
         scores = self.ranker.score(features)

@@ -19,6 +19,7 @@ from pydantic import ConfigDict
 from .config import Settings
 from .embeddings import ChatbotEmbeddings
 from .store import ChunkMeta, ChunkStore
+from .text import language_of
 
 
 def page_label(page: int | None, page_end: int | None = None) -> str:
@@ -127,6 +128,13 @@ class HybridRetriever(BaseRetriever):
         dense = self.dense_candidates(query, n) if self.mode in ("hybrid", "dense") else []
         bm25 = self.bm25_candidates(query, n) if self.mode in ("hybrid", "bm25") else []
         return fuse(dense, bm25, k, self.settings.fusion, self.settings.bm25_weight, self.settings.rrf_k)
+
+    def in_other_language(self, text: str, language: str, k: int, at_least: float) -> list[SearchResult]:
+        """The passages ``text`` (a question's translation) finds in another language than
+        ``language``, when the best of them matches it (e5 cosine) at least as well as
+        ``at_least``, the question's best match in its own language; else none."""
+        other = [r for r in self.search(text, k) if language_of(r.text) != language]
+        return other if max((r.dense or 0.0 for r in other), default=0.0) >= at_least else []
 
     def dense_candidates(self, query: str, n: int) -> list[Candidate]:
         """Nearest chunks by embedding; score = cosine similarity."""

@@ -31,7 +31,8 @@ from .shapes import SUMMARY, about_several, refers_back
 from .text import is_full_sentence, is_question
 
 if TYPE_CHECKING:
-    from .chain import AnswerChain, Query
+    from .chain import AnswerChain
+    from .steps import Query
 
 
 class Summaries:

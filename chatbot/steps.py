@@ -1,0 +1,47 @@
+"""The typed values the answer chain's steps pass on (:mod:`chatbot.chain`): the :class:`Query`
+condense makes, what find :class:`Found`, and the gate's or the model's :class:`Decision`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .evidence import Evidence
+from .ranker import Candidate
+from .retrieval import SearchResult
+
+
+@dataclass
+class Query:
+    """What the user asked, and the forms of it each step uses."""
+
+    question: str  # as typed
+    language: str  # the question's language: the answer's language
+    form: str  # the answer's shape (chatbot.shapes)
+    kind: str | None  # the kind of fact asked for (chatbot.answer_types)
+    search_text: str  # standalone text for retrieval
+    model_question: str  # the question as put to the model
+    forms: list[str]  # the question's forms the sentences are scored against
+    top_k: int
+
+
+@dataclass
+class Found:
+    """What retrieval found for a :class:`Query`."""
+
+    results: list[SearchResult]  # passages, best first
+    ranked: list[Candidate]  # every sentence of the passages, best first
+    features: np.ndarray  # the ranker's features, one row per candidate of ``ranked``
+    evidence: Evidence  # the selected sentences
+    relevance: float  # the best passage's dense cosine
+    translation: str | None = None  # the question in the articles' language, when it differs
+
+
+@dataclass
+class Decision:
+    answerable: bool
+    probability: float | None = None  # the model's P(yes), when it was asked
+    confidence: float | None = None  # calibrated probability that the answer is right
+    reason: str | None = None  # the refusal_reason when not answerable
+    missing: list[str] = field(default_factory=list)
