@@ -238,21 +238,27 @@ def test_japanese_question_over_japanese_articles_is_not_translated(scripted_bot
 
 def test_in_a_mixed_archive_a_question_is_translated_to_reach_the_articles_in_the_other_language(settings, e5, corpus_copy):
     """A question first finds passages in its own language; in an archive that also holds English
-    articles its translation searches them, and is kept only when an English passage matches it
-    at least as well as the question's best Japanese passage matches the question."""
+    articles it is translated when English articles may answer it (its own search reached one, or
+    it names what no Japanese passage mentions), and the translation is kept only when an English
+    passage matches it at least as well as the question's best Japanese passage matches the question."""
     shutil.copy(ROOT / "eval" / "news" / "articles" / "brightpath-series-c-japan.md", corpus_copy / "brightpath.md")
     question, into_english = "ブライトパスは東京事務所をいつ開く？", "When will Brightpath open its Tokyo office?"
-    model = ScriptedChatModel(replies=[into_english, "いいえ", "Trainium NVIDIA OpenAI", "いいえ"], prompts=[])
+    waste = "需要予測ソフトは食品廃棄を何%減らしたか？"
+    model = ScriptedChatModel(replies=[into_english, "いいえ", "Trainium NVIDIA OpenAI", "いいえ", "いいえ"], prompts=[])
     bot = Chatbot(settings, embeddings=e5, chat_model=model)
     bot.ingest(corpus_copy)
-    found = bot.retriever.search(question)
-    assert {language_of(r.text) for r in found} == {"ja"}  # its own language first
+    # 東京 is in no Japanese passage (the English article spells it Tokyo)
+    assert {language_of(r.text) for r in bot.retriever.search(question)} == {"ja"}
     answer = bot.ask(question)
     assert question in model.prompts[0][0].content and answer.translation == into_english
     assert any(language_of(s["text"]) == "en" for s in answer.evidence)
-    # A translation that matches no English passage as well is dropped: the question is ranked as before.
+    # Its own search reaches an English passage, so it is translated; a translation that matches
+    # no English passage as well as the question matches its best one is dropped.
+    assert "en" in {language_of(r.text) for r in bot.retriever.search(waste)}
+    assert bot.ask(waste).translation is None and waste in model.prompts[2][0].content
+    # Nothing points to the English article: no translation is asked for.
     nvidia = bot.ask(NVIDIA_JA)
-    assert NVIDIA_JA in model.prompts[2][0].content and nvidia.translation is None
+    assert len(model.prompts) == 5 and nvidia.translation is None
     assert all(language_of(s["text"]) == "ja" for s in nvidia.evidence)
 
 
