@@ -130,8 +130,8 @@ class Settings(BaseSettings):
         "Costs one short model call before the evidence is shown (~1.5-2 s on 2 cores). Chosen on the dev "
         "set's 29 answerable English questions: the quoted sentence holds the key fact 0.45 -> 0.62, all gold "
         "sentences in the evidence 0.38 -> 0.59 (docs/evaluation.md). In an archive that also holds articles "
-        "in the other language every question is translated, to search them (evidence shown ~2.8 s later on "
-        "news-dev; docs/architecture.md, 'A mixed archive').")
+        "in the other language a question is also translated when its own search reached one of them or it names "
+        "what no passage of its own language mentions, to search them (docs/architecture.md, 'A mixed archive').")
     llm_backend: Literal["llamacpp", "llama-server", "openai", "ollama"] = Field(
         "llamacpp", description="Chat model backend: `llamacpp` (local GGUF in this process, one answer at a time), "
         "`llama-server` (the same GGUF in llama.cpp's server with llm_parallel slots: several chats at once), "
