@@ -168,9 +168,9 @@ class AnswerChain:
         """Whether articles in the other language may answer a question whose passages are in its
         own language, so that its translation should search them: its own search already reached
         one (e5 matches across languages, less well), or it names something that no passage of its
-        own language mentions (ブライトパス is Brightpath there) and the archive holds the other
-        language. Otherwise no translation is made: on news-dev this skips 30 of the 34 that were
-        made and then dropped, and neither of the 2 that were kept (docs/evaluation.md)."""
+        own language mentions (東京, which an English article spells Tokyo) and the archive holds
+        the other language. On news-dev this leaves out 30 of 34 translations, all of which
+        :meth:`HybridRetriever.in_other_language` had dropped (docs/evaluation.md)."""
         if any(language_of(r.text) != query.language for r in results):
             return True
         return bool(self._missing_terms(query, results)) and self.retriever.store.holds_language(
