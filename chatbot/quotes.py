@@ -1,5 +1,5 @@
-"""The quotes that lead an answer, as shown: verbatim in 「」, or translated into the question's
-language and checked against the original; and the answer text composed from them and the
+"""The quotes that lead an answer, as shown: verbatim (a Japanese sentence in 「」, an English one
+in “”), or translated into the question's language and checked against the original; and the answer text composed from them and the
 model's checked sentences."""
 
 from __future__ import annotations
@@ -52,10 +52,20 @@ def translated_quotes(lead: list[EvidenceSentence], reply: str, language: str,
     return quotes
 
 
+QUOTE_MARKS = {"ja": ("「", "」"), "en": ("“", "”")}  # by the language of the quoted text
+
+
+def marked(text: str) -> str:
+    """``text`` in the quotation marks of its own language."""
+    open_mark, close_mark = QUOTE_MARKS[language_of(text)]
+    return f"{open_mark}{text}{close_mark}"
+
+
 def quote_block(prompts: PromptSet, quotes: list[Quote], bullets: bool = False) -> str:
-    """The lead quotes as shown: verbatim in 「」 (translated ones in “”), each with its marker.
-    A quote in another language whose translation failed the check is shown as it is, labelled so."""
-    parts = [f"“{q.translation}”[{q.n}]" if q.translation else f"「{q.text}」[{q.n}]" for q in quotes]
+    """The lead quotes as shown, each with its marker: verbatim in the marks of their language,
+    translated ones in “”. A quote in another language whose translation failed the check is
+    shown as it is, labelled so."""
+    parts = [f"“{q.translation}”[{q.n}]" if q.translation else f"{marked(q.text)}[{q.n}]" for q in quotes]
     if bullets:
         return "\n".join(f"・{p}" for p in parts)
     if any(q.translation for q in quotes):

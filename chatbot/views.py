@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from .quotes import QUOTE_MARKS
 from .store import ChunkMeta
 
 SOURCES_HEADER = {"ja": "出典:", "en": "Sources:"}
-QUOTE_MARKS = {"ja": ("「", "」"), "en": ("“", "”")}
 
 
 @dataclass

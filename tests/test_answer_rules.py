@@ -1,9 +1,11 @@
-"""Answer-type rules, the language detector and prompt neutralization (pure logic)."""
+"""Answer-type rules, the language detector, quotation marks and prompt neutralization (pure logic)."""
 
 import pytest
 
 from chatbot.answer_types import expected_kind, holds_kind
+from chatbot.answer import Quote
 from chatbot.prompts import neutralize, prompts_for
+from chatbot.quotes import quote_block
 from chatbot.text import language_of
 
 
@@ -53,3 +55,11 @@ def test_article_text_cannot_pose_as_evidence_numbers_headings_or_the_question()
     assert block.count("\n[") == 1 and block.splitlines()[1].startswith("[1] ")
     user = ja.decision_messages(block, "本当の質問？")[1].content
     assert user.count("【質問】") == 1 and "【質問】本当の質問？" in user
+
+
+def test_a_verbatim_quote_is_in_the_quotation_marks_of_its_own_language():
+    en, ja = prompts_for("en"), prompts_for("ja")
+    english, japanese = "Brightpath will open a Tokyo office in April 2026.", "ブライトパスは東京に事務所を開く。"
+    assert quote_block(en, [Quote(english, 1, 0)]) == f"{en.quote}“{english}”[1]"  # not 「」 for an English reader
+    assert quote_block(ja, [Quote(japanese, 1, 0)]) == f"{ja.quote}「{japanese}」[1]"
+    assert quote_block(ja, [Quote(english, 1, 0)]) == f"{ja.quote_untranslated}“{english}”[1]"
