@@ -1,6 +1,6 @@
 """The quotes that lead an answer, as shown: verbatim (a Japanese sentence in 「」, an English one
-in “”), or translated into the question's language and checked against the original; and the answer text composed from them and the
-model's checked sentences."""
+in “”), or translated into the question's language and checked against the original; and the
+answer text composed from them and the model's checked sentences."""
 
 from __future__ import annotations
 
