@@ -24,6 +24,7 @@ from chatbot import Chatbot, ChatbotError
 from chatbot.answer import Answer, EvidenceFound
 from chatbot.history import message_text
 from chatbot.prompts import prompts_for
+from chatbot.quotes import marked
 from chatbot.retrieval import SearchResult, page_label
 from chatbot.text import is_full_sentence, is_question
 from chatbot.uploads import save_upload
@@ -116,7 +117,7 @@ def render_answer(answer: Answer) -> str:
     text = f"{REFUSED_PREFIX}{answer.text}" if answer.refused else answer.text  # a quote says so itself
     label = html.escape(prompts_for(answer.language).original)
     return html.escape(text) + "".join(
-        f"<details class='original'><summary>{label} [{q.n}]</summary>「{html.escape(q.text)}」</details>"
+        f"<details class='original'><summary>{label} [{q.n}]</summary>{html.escape(marked(q.text))}</details>"
         for q in answer.quotes if q.translation)
 
 

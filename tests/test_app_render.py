@@ -69,6 +69,14 @@ def test_translated_quote_keeps_the_original_one_click_away_escaped():
     assert "「&lt;script&gt;x&lt;/script&gt;NVIDIAの性能を優先した。」</details>" in out and "<script>" not in out
 
 
+def test_an_english_original_under_a_japanese_translation_is_in_english_quotation_marks():
+    original = "Brightpath will open a Tokyo office in April 2026."
+    answer = Answer(question="いつ？", text="記事より（訳）：“ブライトパスは2026年4月に東京事務所を開く。”[1]",
+                    refused=False, language="ja", query="q", model="m", sources=[result()], citations=[],
+                    quotes=[Quote(original, 1, 3, "ブライトパスは2026年4月に東京事務所を開く。")])
+    assert f"“{original}”</details>" in app.render_answer(answer)
+
+
 def test_refusal_evidence_is_grouped_by_article_without_headings_or_questions():
     evidence = [
         {"id": 1, "text": "この記事の監修", "doc_id": "corpus/x.md", "title": "<b>T</b>", "chunk_id": "c1"},
