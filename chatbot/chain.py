@@ -134,11 +134,10 @@ class AnswerChain:
         relevance = max((r.dense or 0.0) for r in results)
         translation = None
         found_other = language_of(" ".join(r.text for r in results)) != query.language
-        mixed = self.settings.translate_questions and not found_other and self._may_answer_across(query, results)
         # Not for a question the gate refuses anyway (off-topic, or naming what no passage mentions;
         # in a mixed archive the name may be in an article of the other language, found only by it).
-        if (self.settings.translate_questions and (found_other or mixed) and relevance >= self.settings.min_relevance
-                and (mixed or not self._missing_terms(query, results))):
+        if self.settings.translate_questions and relevance >= self.settings.min_relevance and (
+                not self._missing_terms(query, results) if found_other else self._may_answer_across(query, results)):
             translation = self._translate(query)
         extra: list[SearchResult] = []
         if translation and found_other:

@@ -2,8 +2,8 @@
 
 import pytest
 
-from chatbot.answer_types import expected_kind, holds_kind
 from chatbot.answer import Quote
+from chatbot.answer_types import expected_kind, holds_kind
 from chatbot.prompts import neutralize, prompts_for
 from chatbot.quotes import quote_block
 from chatbot.text import language_of
