@@ -75,7 +75,7 @@ def chats(data_dir: Path, corpus_dir: Path, users: list[int], per_user: int | No
     def cold(mode: str) -> Chatbot:
         """The shared bot with nothing cached from an earlier round."""
         if mode == "in-process":
-            local.chat_model.llama.reset()
+            local.chat_model.context.reset()
             return local
         stop_server(server)
         return Chatbot(server, embeddings=local.embeddings, chat_model=chat_model(server))

@@ -26,6 +26,7 @@ from pathlib import Path
 from chatbot import Chatbot, Settings
 from chatbot.answer import Answer, EvidenceFound
 from chatbot.chain import AnswerChain
+from chatbot.llm import chat_tokens
 from chatbot.prompts import prompts_for
 
 from . import old_pipeline
@@ -49,24 +50,12 @@ def _rate(tokens: int, first: float, total: float) -> float:
     return (tokens - 1) / (total - first) if tokens > 1 and total > first else float("nan")
 
 
-def chat_tokens(llama, messages: list[dict]) -> int:
-    """Tokens of ``messages`` as the model reads them (its chat template, special tokens included)."""
-    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-    formatter = Jinja2ChatFormatter(
-        template=llama.metadata["tokenizer.chat_template"],
-        eos_token=llama._model.token_get_text(llama.token_eos()),
-        bos_token=llama._model.token_get_text(llama.token_bos()) if llama.token_bos() >= 0 else "")
-    prompt = formatter(messages=messages).prompt
-    return len(llama.tokenize(prompt.encode("utf-8"), add_bos=True, special=True))
-
-
 def cold(bot: Chatbot) -> None:
     """Empty the model's KV cache (under its lock: a closed stream's worker may still be stopping)."""
     model = bot.chat_model
     model.llama  # loads it, and its lock
-    with model._lock:
-        model.llama.reset()
+    with model.context.lock:
+        model.context.reset()
 
 
 def old_first_token(bot: Chatbot, question: str) -> dict:
@@ -82,7 +71,7 @@ def old_first_token(bot: Chatbot, question: str) -> dict:
         prompt = old_pipeline.prepare(question, results, query_vector, bot.sentence_vectors, bot.settings.llm_context)
         retrieve_s = t()
         asked, first = question, None
-        with model._lock:
+        with model.context.lock:
             if prompt.needs_translation:
                 reply = llama.create_chat_completion(
                     old_pipeline.translate_messages(prompt.answer_language, question), stop=["\n"],
@@ -100,7 +89,7 @@ def old_first_token(bot: Chatbot, question: str) -> dict:
             finally:
                 parts.close()
     return {"first_token_s": first, "retrieve_s": retrieve_s, "translate_s": translated - retrieve_s,
-            "prompt_tokens": chat_tokens(llama, messages), "source_tokens": prompt.source_tokens,
+            "prompt_tokens": len(chat_tokens(llama, messages)), "source_tokens": prompt.source_tokens,
             "sources": len(prompt.sources), "prompt_language": prompt.answer_language,
             "translated": prompt.needs_translation, "asked": asked}
 
@@ -133,11 +122,11 @@ def new_answer(bot: Chatbot, question: str, first_token_only: bool = False) -> d
         prompts = prompts_for(found.language)
         text = AnswerChain.format_evidence(prompts, found.evidence)
         row.update(evidence_sentences=len(found.evidence.sentences), evidence_tokens=found.evidence.tokens(),
-                   decision_prompt_tokens=chat_tokens(model.llama, model._messages(
-                       prompts.decision_messages(text, question))))
+                   decision_prompt_tokens=len(chat_tokens(model.llama, model._messages(
+                       prompts.decision_messages(text, question)))))
         if answer is not None and first is not None:  # the answer turn ran: its prompt, as the chain built it
             messages = model._messages(_answer_messages(prompts, text, question, answer))
-            row.update(answer_prompt_tokens=chat_tokens(model.llama, messages), answer_messages=messages)
+            row.update(answer_prompt_tokens=len(chat_tokens(model.llama, messages)), answer_messages=messages)
     if answer is not None:
         if first is None and answer.refused:  # no answer written: the refusal is the first thing shown
             row["first_token_s"] = answer.timings.get("first_token_s")
@@ -164,7 +153,7 @@ def raw_decode(bot: Chatbot, messages: list[dict]) -> dict:
     wrote that answer, so the prompt is in the KV cache and only decoding is timed)."""
     model = bot.chat_model
     parts = []
-    with model._lock, stopwatch() as t:
+    with model.context.lock, stopwatch() as t:
         first = None
         for part in model.llama.create_chat_completion(messages, stream=True, stop=["\n\n"],
                                                        max_tokens=model.max_tokens,

@@ -34,16 +34,17 @@ def prompt_reading_speed(chat_model) -> dict | None:
     try:
         llama = getattr(chat_model, "llama", None)  # the local llama-cpp model
         if llama is not None and hasattr(llama, "create_chat_completion"):
-            lock = getattr(chat_model, "_lock", None) or contextlib.nullcontext()
-            with lock:
-                llama.reset()  # nothing of an earlier prompt is reused
+            context = getattr(chat_model, "context", None)  # ChatLlamaCpp's: its lock, its cache bookkeeping
+            reset = context.reset if context is not None else llama.reset
+            with context.lock if context is not None else contextlib.nullcontext():
+                reset()  # nothing of an earlier prompt is reused
                 llama.create_chat_completion([{"role": "user", "content": "こんにちは"}], max_tokens=1)  # warm-up
-                llama.reset()
+                reset()
                 t0 = time.perf_counter()
                 out = llama.create_chat_completion([{"role": "user", "content": PROMPT}], max_tokens=1,
                                                    temperature=0.0)
                 seconds = time.perf_counter() - t0
-                llama.reset()
+                reset()
             tokens = int(out["usage"]["prompt_tokens"])
             method = "llama-cpp chat completion, max 1 token, no cached prefix"
         else:

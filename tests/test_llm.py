@@ -16,7 +16,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from chatbot import Settings
 from chatbot.errors import ModelNotFoundError
-from chatbot.llm import ChatLlamaCpp, StreamAbandonedError, get_chat_model
+from chatbot.llm import ChatLlamaCpp, LlamaContext, StreamAbandonedError, chat_tokens, get_chat_model
 from chatbot.model_files import resolve_model
 
 SMALL = "qwen2.5-coder-0.5b-instruct-q4"
@@ -75,6 +75,33 @@ def test_an_abandoned_stream_does_not_block_the_next_question(small_model_path):
     assert "Tokyo" in answered_in_thread(lambda: model.invoke(PROMPT).content, timeout=120)
 
 
+@pytest.mark.llm
+def test_a_prompt_reads_the_same_whatever_was_asked_before(small_model_path):
+    """llama.cpp's values for a token shift with the batch it was read in; the cache is reused so
+    that a prompt's logits and greedy reply do not depend on the prompts before it."""
+    model = get_chat_model(Settings(llm_model=SMALL, llm_max_tokens=24))
+    shared = SystemMessage("You answer questions about this text in one short sentence. " * 6)
+    asked = [shared, HumanMessage("Which city is the capital of Japan? Answer yes or no: is it Tokyo?")]
+    other = [shared, HumanMessage("Is Osaka the capital of Japan? Answer yes or no.")]
+    unrelated = [HumanMessage("Count from 1 to 20, separated by spaces.")]
+
+    def probabilities():
+        return model.choice_probabilities(asked, ["yes", "no"])
+
+    with model.context.lock:
+        model.context.reset()
+    first = probabilities()
+    reply = model.invoke(asked).content
+    for before in (other, unrelated, asked[:1] + [HumanMessage("Hello")]):
+        model.invoke(before)  # leaves its own tokens (and a shared prefix, for two of them) in the cache
+        assert probabilities() == first  # bit-identical, not only close
+        model.invoke(before)
+        assert model.invoke(asked).content == reply
+    # llama.cpp's own formatting of the prompt is the one the cache was brought up to
+    tokens = chat_tokens(model.llama, model._messages(asked))
+    assert model.llama.input_ids[:len(tokens)].tolist() == tokens
+
+
 class FakeLlama:
     """Stands in for ``llama_cpp.Llama``: streams ``t0 t1 ...``, one token per ``delay`` seconds,
     and counts the tokens it generated."""
@@ -92,10 +119,17 @@ class FakeLlama:
             yield {"choices": [{"delta": {"content": f"t{i} "}}]}
 
 
+class FakeChat(ChatLlamaCpp):
+    """The local chat model over :class:`FakeLlama`, which has no KV cache to bring up to date."""
+
+    def _read(self, messages):
+        return []
+
+
 def fake_model(max_tokens: int, idle_timeout: float = 60.0) -> tuple[ChatLlamaCpp, FakeLlama]:
-    model = ChatLlamaCpp(model_path="fake.gguf", max_tokens=max_tokens, idle_timeout=idle_timeout)
+    model = FakeChat(model_path="fake.gguf", max_tokens=max_tokens, idle_timeout=idle_timeout)
     llama = FakeLlama()
-    model._llama, model._lock = llama, threading.Lock()
+    model._context = LlamaContext(llama, threading.Lock())
     return model, llama
 
 
@@ -104,8 +138,8 @@ def test_a_closed_stream_stops_generating_and_frees_the_model():
     stream = model.stream("question")
     assert next(stream).content == "t0 "
     stream.close()
-    assert model._lock.acquire(timeout=2), "closing the stream did not free the model"
-    model._lock.release()
+    assert model.context.lock.acquire(timeout=2), "closing the stream did not free the model"
+    model.context.lock.release()
     stopped_at = llama.generated
     time.sleep(0.1)
     assert llama.generated == stopped_at < 100  # generation stopped at the next token
@@ -136,8 +170,8 @@ def test_a_generation_error_reaches_the_reader_and_frees_the_model():
     llama.create_chat_completion = broken
     with pytest.raises(RuntimeError, match="llama_decode"):
         model.invoke("question")
-    assert model._lock.acquire(timeout=2)
-    model._lock.release()
+    assert model.context.lock.acquire(timeout=2)
+    model.context.lock.release()
 
 
 class _SilentOllama(http.server.BaseHTTPRequestHandler):
