@@ -8,7 +8,6 @@ a ratio of this speed.
 
 from __future__ import annotations
 
-import contextlib
 import time
 
 # A fixed prompt of about 300 tokens (Japanese and English, like the eval's prompts). Never edit
@@ -32,19 +31,18 @@ def prompt_reading_speed(chat_model) -> dict | None:
     """``{"prompt_tokens", "seconds", "tokens_per_s", "method"}`` for :data:`PROMPT` read with at most
     one token generated, or None when the model cannot be timed (a test double, a server error)."""
     try:
-        llama = getattr(chat_model, "llama", None)  # the local llama-cpp model
-        if llama is not None and hasattr(llama, "create_chat_completion"):
-            context = getattr(chat_model, "context", None)  # ChatLlamaCpp's: its lock, its cache bookkeeping
-            reset = context.reset if context is not None else llama.reset
-            with context.lock if context is not None else contextlib.nullcontext():
-                reset()  # nothing of an earlier prompt is reused
+        context = getattr(chat_model, "context", None)  # the local llama-cpp model's (ChatLlamaCpp)
+        if context is not None:
+            llama = context.llama
+            with context.lock:
+                context.reset()  # nothing of an earlier prompt is reused
                 llama.create_chat_completion([{"role": "user", "content": "こんにちは"}], max_tokens=1)  # warm-up
-                reset()
+                context.reset()
                 t0 = time.perf_counter()
                 out = llama.create_chat_completion([{"role": "user", "content": PROMPT}], max_tokens=1,
                                                    temperature=0.0)
                 seconds = time.perf_counter() - t0
-                reset()
+                context.reset()
             tokens = int(out["usage"]["prompt_tokens"])
             method = "llama-cpp chat completion, max 1 token, no cached prefix"
         else:
