@@ -241,25 +241,27 @@ class AnswerChain:
                 lead.append(runner)
         return sorted(lead, key=lambda s: s.id)
 
-    def quotes(self, prompts: PromptSet, query: Query, lead: list[EvidenceSentence], evidence_text: str,
+    def quotes(self, prompts: PromptSet, query: Query, lead: list[EvidenceSentence], evidence: Evidence,
                bullets: bool = False) -> Iterator[str | list[Quote]]:
         """Step 5, as shown: the lead sentences verbatim, or, for a question in another language
         than the article, the model's translation of each (streamed, then checked: a translation
-        that drops or changes a number or code is replaced by the original). Yields text deltas,
-        then the list of :class:`Quote`."""
+        that drops or changes a number or code, or names what only another evidence sentence
+        names, is replaced by the original). Yields text deltas, then the list of :class:`Quote`."""
         if language_of(" ".join(s.text for s in lead)) == query.language:
             quotes = [Quote(s.text, i, s.id) for i, s in enumerate(lead, 1)]
             yield quote_block(prompts, quotes, bullets) + "\n"
             yield quotes
             return
         parts: list[str] = []
-        for delta in self._generate(prompts.translation_messages(evidence_text, query.model_question, [s.id for s in lead]),
-                                    stop=["\n\n"]):
+        messages = prompts.translation_messages(self.format_evidence(prompts, evidence), query.model_question,
+                                                [s.id for s in lead])
+        for delta in self._generate(messages, stop=["\n\n"]):
             yield (prompts.quote_translated if not parts else "") + delta
             parts.append(delta)
         yield "\n"
         yield translated_quotes(lead, "".join(parts), query.language,
-                                lambda text: self.one_line(prompts.sentence_translation_messages(text)))
+                                lambda text: self.one_line(prompts.sentence_translation_messages(text)),
+                                [s.text for s in evidence.sentences], query.question)
 
     def check(self, reply: str, found: Found, query: Query, prompts: PromptSet, lead: list[EvidenceSentence],
               subjects: Subjects) -> tuple[list[CheckedSentence], list[str]] | None:
@@ -329,7 +331,7 @@ class AnswerChain:
         subjects = self.subjects(query, found)
         lead = self.lead(query, found, subjects)
         quotes: list[Quote] = []
-        for event in self.quotes(prompts, query, lead, evidence_text):
+        for event in self.quotes(prompts, query, lead, found.evidence):
             if isinstance(event, list):
                 quotes = event
             else:

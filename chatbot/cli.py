@@ -18,6 +18,7 @@ from .bot import Chatbot
 from .answer import EvidenceFound
 from .errors import ChatbotError
 from .prompts import prompts_for
+from .quotes import marked
 from .retrieval import page_label
 
 
@@ -129,7 +130,7 @@ def cmd_ask(args: argparse.Namespace, bot: Chatbot) -> int:
         src = passages.get(c.chunk_id)
         page = page_label(c.page) if c.page else (src.page_label if src else "")
         print(f"[{c.n}] {c.title} ({c.doc_id}{', ' + page if page else ''})")
-        print(f"    「{c.quote}」" if answer.language == "ja" else f"    \"{c.quote}\"")
+        print(f"    {marked(c.quote)}")  # the marks of the quote's language, not the answer's
     if answer.refused and answer.sources:
         print(f"\n{prompts_for(answer.language).closest}:")
         for r in answer.sources[:3]:

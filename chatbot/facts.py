@@ -156,12 +156,35 @@ _NUMBER_WORDS = {w: i for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
     "seventeen eighteen nineteen twenty".split())}
 _NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.I)
+# Words that carry a number without stating one: the first store (1号店), the third quarter
+# (第3四半期), a single charge or 180 km per charge (1回の充電で), twice (2回).
+_ORDINALS = {**{w: i for i, w in enumerate(
+    "zeroth first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split())},
+    "single": 1, "per": 1, "each": 1, "once": 1, "twice": 2}
+_ORDINAL = re.compile(r"\b(" + "|".join(_ORDINALS) + r")\b", re.I)
+_MONTH_NUMBERS = {m: i for i, m in enumerate(
+    "january february march april may june july august september october november december".split(), 1)}
+# A month by name; "May" and the abbreviations only next to a figure ("May 2024", "10 May"), not "may be".
+_MONTH = re.compile(r"\b(january|february|march|april|june|july|august|september|october|november|december)\b|"
+                    r"\b(may|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\.?(?=\s*\d)|(?<=\d )(may)\b", re.I)
+_TENTHS = re.compile(r"(\d+(?:\.\d+)?)\s*割")
 
 
-def spelled_out_as_digits(text: str) -> str:
-    """``text`` with English number words up to twenty as digits ("over seven years" → "over 7
-    years"), so that a translation that spells a small number out still carries it."""
-    return _NUMBER_WORD.sub(lambda m: str(_NUMBER_WORDS[m.group(1).lower()]), text)
+def _month(m: re.Match) -> str:
+    name = next(g for g in m.groups() if g).lower()
+    return str(next(n for full, n in _MONTH_NUMBERS.items() if full.startswith(name[:3])))
+
+
+def spelled_out_as_digits(text: str, ordinals: bool = False) -> str:
+    """``text`` with the figures that English spells as words written as digits, so that a
+    translation carries the numbers of its original: number words up to twenty ("over seven
+    years" → "over 7 years"), month names (May 2024 → 5 2024, as 2024年5月 gives 2024 and 5), and
+    with ``ordinals`` the words that carry a number (first → 1, for 1号店; single, per, once).
+    Tenths (2割) become the percentage an English sentence writes (20%)."""
+    text = _NUMBER_WORD.sub(lambda m: str(_NUMBER_WORDS[m.group(1).lower()]), text)
+    text = _MONTH.sub(_month, text)
+    text = _TENTHS.sub(lambda m: f"{float(m.group(1)) * 10:g}%", text)
+    return _ORDINAL.sub(lambda m: str(_ORDINALS[m.group(1).lower()]), text) if ordinals else text
 
 
 def missing_facts(answer: str, sources: list[str], codes_only: bool = False,

@@ -5,22 +5,30 @@ answer text composed from them and the model's checked sentences."""
 from __future__ import annotations
 
 import re
-from typing import Callable
+from typing import Callable, Sequence
 
 from .answer import Quote
 from .citations import MARKER, CheckedSentence, Citation, citation, join
 from .evidence import Evidence, EvidenceSentence
-from .facts import missing_facts, spelled_out_as_digits
+from .facts import has_fact, missing_facts, names, spelled_out_as_digits
 from .prompts import PromptSet
 from .text import language_of
 
 
-def faithful(translation: str, original: str, language: str) -> bool:
+def faithful(translation: str, original: str, language: str, others: Sequence[str] = (), question: str = "") -> bool:
     """Whether ``translation`` is in ``language`` and carries exactly the numbers and codes of
-    ``original`` (both ways; small numbers spelled out count as their digits)."""
-    digits = spelled_out_as_digits(translation)
-    return bool(translation) and language_of(translation) == language and not missing_facts(
-        digits, [original], codes_only=True) and not missing_facts(original, [digits], codes_only=True)
+    ``original``, both ways (figures spelled as words count as their digits; an ordinal word may
+    carry a number, "the first store" for 1号店, but does not state one), and names nothing that
+    only one of ``others`` (the other evidence sentences) names, unless the ``question`` does too:
+    the small model, given a sentence about one company, sometimes writes another company's name
+    from the evidence."""
+    if not translation or language_of(translation) != language:
+        return False
+    if any(missing_facts(spelled_out_as_digits(a), [spelled_out_as_digits(b, ordinals=True)], codes_only=True)
+           for a, b in ((translation, original), (original, translation))):
+        return False
+    borrowed = [n for n in names(translation) if not has_fact(original, n) and not has_fact(question, n)]
+    return not any(has_fact(o, n) for n in borrowed for o in others if o != original)
 
 
 def numbered_lines(text: str, ids: list[int]) -> dict[int, str]:
@@ -36,19 +44,21 @@ def numbered_lines(text: str, ids: list[int]) -> dict[int, str]:
 
 
 def translated_quotes(lead: list[EvidenceSentence], reply: str, language: str,
-                      translate_alone: Callable[[str], str]) -> list[Quote]:
+                      translate_alone: Callable[[str], str], others: Sequence[str] = (),
+                      question: str = "") -> list[Quote]:
     """The ``lead`` sentences with their translations from the model's ``reply`` ("[n] …" lines).
-    A translation that is not :func:`faithful` is asked for once more with the sentence alone;
-    when that fails too, the quote is shown in its original language (``translation`` None)."""
+    A translation that is not :func:`faithful` (against ``others``, the evidence's sentences) is
+    asked for once more with the sentence alone; when that fails too, the quote is shown in its
+    original language (``translation`` None)."""
     lines = numbered_lines(reply, [s.id for s in lead])
     quotes = []
     for i, s in enumerate(lead, 1):
         t = lines.get(s.id, "").strip(" 「」“”\"")
-        if not faithful(t, s.text, language):
+        if not faithful(t, s.text, language, others, question):
             # Read with the question, the small model tends to answer rather than translate
             # (dropping a period or a figure).
             t = translate_alone(s.text).strip(" 「」“”\"")
-        quotes.append(Quote(s.text, i, s.id, t if faithful(t, s.text, language) else None))
+        quotes.append(Quote(s.text, i, s.id, t if faithful(t, s.text, language, others, question) else None))
     return quotes
 
 

@@ -128,7 +128,7 @@ def stream_summary(chain: AnswerChain, query: Query, t0: float) -> Iterator[Stre
         yield Answer(text=prompts.refusal, refused=True, citations=[], refusal_reason=NO_RELEVANT_SOURCES, **common)
         return
     quotes: list[Quote] = []
-    for event in chain.quotes(prompts, query, sentences, chain.format_evidence(prompts, evidence), bullets=True):
+    for event in chain.quotes(prompts, query, sentences, evidence, bullets=True):
         if isinstance(event, list):
             quotes = event
         else:

@@ -5,7 +5,7 @@ import pytest
 from chatbot.answer import Quote
 from chatbot.answer_types import expected_kind, holds_kind
 from chatbot.prompts import neutralize, prompts_for
-from chatbot.quotes import quote_block
+from chatbot.quotes import faithful, quote_block
 from chatbot.text import language_of
 
 
@@ -35,6 +35,44 @@ def test_evidence_must_hold_the_kind_asked_for():
     assert not holds_kind("amount", ["OpenAIはNVIDIAのGPUを選んだ。"])
     assert holds_kind("count", ["工場では1,200人が働く。"]) and not holds_kind("count", ["工場を改修した。"])
     assert holds_kind(None, [])
+
+
+@pytest.mark.parametrize("translation, original", [
+    ("Velora Mini is a four-seat compact EV launched in May 2024, with a range of about 180 km on a single charge.",
+     "Velora Miniは2024年5月に発売した4人乗りの小型EVで、1回の充電で走れる距離は約180キロメートル。"),
+    ("Velora Mini was launched in May 2024 as a 4-seat EV with a range of about 180 kilometers per charge.",
+     "Velora Miniは2024年5月に発売した4人乗りの小型EVで、1回の充電で走れる距離は約180キロメートル。"),
+    ("The rooftop panels will cover about 20% of the power the plant uses.", "工場の屋根の太陽光パネルで、工場で使う電力の約2割をまかなう。"),
+    ("It expects the recall to cost about 1.8 billion yen in the year ending December 2026.",
+     "同社はリコール費用を約18億円と見込み、2026年12月期の業績予想に織り込む。"),
+    ("KOMOREBI opened its first store in Osaka in 1998.", "KOMOREBIは1998年に大阪市で1号店を開いた。"),
+    ("On March 10, 2026, it said so.", "2026年3月10日、同社はそう述べた。"),
+    ("The first store opened in Osaka.", "大阪で初めての店を開いた。"),  # an ordinal carries a number; it does not state one
+])
+def test_a_translation_that_writes_figures_as_english_does_is_faithful(translation, original):
+    assert faithful(translation, original, "en")
+
+
+@pytest.mark.parametrize("translation, original", [
+    ("On April 10, 2026, it said so.", "2026年3月10日、同社はそう述べた。"),  # another month
+    ("KOMOREBI opened its second store in Osaka in 1998.", "KOMOREBIは1998年に大阪市で1号店を開いた。"),
+    ("It may open 2 stores.", "同社は店舗を開くかもしれない。"),  # "may" is no month; 2 is not in the original
+    ("The panels will cover about 30% of the power.", "太陽光パネルで電力の約2割をまかなう。"),
+    ("The panels will cover about 20% of the power.", "太陽光パネルで電力の約2割をまかなう。ことし5月に稼働する。"),
+])
+def test_a_translation_that_drops_or_changes_a_figure_is_not(translation, original):
+    assert not faithful(translation, original, "en")
+
+
+def test_a_translation_may_not_borrow_a_name_from_another_evidence_sentence():
+    original = "同社の社長は、新工場で電池を量産すると述べた。"
+    others = [original, "Tsubame Energy(ツバメ・エナジー)は熊本に工場を建てる。"]
+    assert faithful("The company's president said it would mass-produce batteries at the new plant.", original, "en", others)
+    assert not faithful("Tsubame Energy's president said it would mass-produce batteries at the new plant.",
+                        original, "en", others)
+    # unless the question names it: the reader's own word for the company
+    assert faithful("Tsubame Energy's president said it would mass-produce batteries at the new plant.",
+                    original, "en", others, question="What did Tsubame Energy's president say?")
 
 
 def test_one_language_detector_for_questions_and_passages():

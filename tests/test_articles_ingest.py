@@ -147,6 +147,10 @@ def test_ask_prints_the_page_of_a_pdf_citation(article_bot, capsys):
     args = build_parser().parse_args(["ask", "ミナトセルSの量産はどこで始まりますか"])
     assert cmd_ask(args, bot) == 0
     assert f"[1] {fx.PDF_TITLE} ({PDF_ID}, p. 3)" in capsys.readouterr().out
+    # An English answer cites the Japanese sentence: it is quoted in the marks of its own language.
+    answer.language = "en"
+    assert cmd_ask(build_parser().parse_args(["ask", "Where will mass production start?"]), bot) == 0
+    assert f"    「{fx.PDF_PAGE3_SENTENCE}」" in capsys.readouterr().out
 
 
 def test_list_and_remove_through_the_cli(articles, tmp_path):

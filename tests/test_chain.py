@@ -16,6 +16,7 @@ import pytest
 from chatbot import Chatbot, EvidenceFound
 from chatbot.answer import (ANSWER_TYPE, MODEL_REFUSED, NO_RELEVANT_SOURCES, NOT_ANSWERABLE, TERMS_NOT_FOUND,
                             Answer, Quote)
+from chatbot.facts import names
 from chatbot.quotes import quote_block
 from chatbot.cli import cmd_ask
 from chatbot.errors import EmptyIndexError, InvalidQuestionError
@@ -197,6 +198,24 @@ def test_english_question_gets_the_quote_translated_and_checked(scripted_bot):
     assert not answer.refused and answer.language == "en"
     assert answer.text == f"{EN.quote_translated}“{english}.”[1]"  # English only; the original is the citation's
     assert answer.quotes == [Quote(best.text, 1, best.id, f"{english}.")] and answer.citations[0].quote == best.text
+
+
+def test_a_translation_that_names_what_another_evidence_sentence_names_is_not_shown(scripted_bot):
+    bot = scripted_bot(NVIDIA_EN_JA)
+    query = bot.chain.condense(NVIDIA_EN)
+    found = bot.chain.find(query)
+    best = bot.chain.lead(query, found, bot.chain.subjects(query, found))[0]
+    # A Latin-script name that only another evidence sentence holds (the question names neither).
+    other = next(n for s in found.evidence.sentences if s is not best for n in sorted(names(s.text))
+                 if n not in best.text.lower() and n not in NVIDIA_EN.lower())
+    english = "In short: " + ", ".join(re.findall(r"[A-Za-z0-9][A-Za-z0-9.$-]*[A-Za-z0-9]|[0-9]", best.text))
+    borrowed = f"[{best.id}] {english}, said {other.title()} Group."
+    # The first translation borrows the name; the retry of the sentence alone does not.
+    answer = scripted_bot(NVIDIA_EN_JA, "Yes", borrowed, f"{english}.").ask(NVIDIA_EN)
+    assert answer.quotes[0].translation == f"{english}." and other.title() not in answer.text
+    # When the retry borrows it too, the original is shown.
+    answer = scripted_bot(NVIDIA_EN_JA, "Yes", borrowed, borrowed.split("] ", 1)[1]).ask(NVIDIA_EN)
+    assert answer.quotes[0].translation is None and answer.text.startswith(EN.quote_untranslated)
 
 
 def test_a_translation_that_changes_a_number_is_not_shown(scripted_bot):
