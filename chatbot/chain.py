@@ -253,8 +253,8 @@ class AnswerChain:
             yield quotes
             return
         parts: list[str] = []
-        messages = prompts.translation_messages(self.format_evidence(prompts, evidence), query.model_question,
-                                                [s.id for s in lead])
+        foreign = [s.id for s in lead if language_of(s.text) != query.language]  # a mixed archive's lead
+        messages = prompts.translation_messages(self.format_evidence(prompts, evidence), query.model_question, foreign)
         for delta in self._generate(messages, stop=["\n\n"]):
             yield (prompts.quote_translated if not parts else "") + delta
             parts.append(delta)

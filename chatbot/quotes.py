@@ -49,10 +49,14 @@ def translated_quotes(lead: list[EvidenceSentence], reply: str, language: str,
     """The ``lead`` sentences with their translations from the model's ``reply`` ("[n] …" lines).
     A translation that is not :func:`faithful` (against ``others``, the evidence's sentences) is
     asked for once more with the sentence alone; when that fails too, the quote is shown in its
-    original language (``translation`` None)."""
-    lines = numbered_lines(reply, [s.id for s in lead])
+    original language (``translation`` None). A sentence already in ``language`` is quoted as it is."""
+    foreign = [s for s in lead if language_of(s.text) != language]
+    lines = numbered_lines(reply, [s.id for s in foreign])
     quotes = []
     for i, s in enumerate(lead, 1):
+        if s not in foreign:
+            quotes.append(Quote(s.text, i, s.id))
+            continue
         t = lines.get(s.id, "").strip(" 「」“”\"")
         if not faithful(t, s.text, language, others, question):
             # Read with the question, the small model tends to answer rather than translate

@@ -1,11 +1,13 @@
 """Answer-type rules, the language detector, quotation marks and prompt neutralization (pure logic)."""
 
+from types import SimpleNamespace
+
 import pytest
 
 from chatbot.answer import Quote
 from chatbot.answer_types import expected_kind, holds_kind
 from chatbot.prompts import neutralize, prompts_for
-from chatbot.quotes import faithful, quote_block
+from chatbot.quotes import faithful, quote_block, translated_quotes
 from chatbot.text import language_of
 
 
@@ -73,6 +75,17 @@ def test_a_translation_may_not_borrow_a_name_from_another_evidence_sentence():
     # unless the question names it: the reader's own word for the company
     assert faithful("Tsubame Energy's president said it would mass-produce batteries at the new plant.",
                     original, "en", others, question="What did Tsubame Energy's president say?")
+
+
+def test_a_mixed_lead_translates_only_the_sentences_in_the_other_language():
+    ja = SimpleNamespace(id=2, text="同社は2026年4月に東京事務所を開く。")
+    en = SimpleNamespace(id=5, text="Brightpath raised $60 million in a Series C round.")
+    asked = []
+    quotes = translated_quotes([ja, en], "[2] The company will open a Tokyo office in April 2026.", "en",
+                               lambda text: asked.append(text) or "")
+    assert [(q.text, q.translation) for q in quotes] == [
+        (ja.text, "The company will open a Tokyo office in April 2026."), (en.text, None)]
+    assert asked == [] and quote_block(prompts_for("en"), quotes).endswith(f"“{en.text}”[2]")
 
 
 def test_one_language_detector_for_questions_and_passages():
