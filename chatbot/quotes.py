@@ -19,16 +19,18 @@ def faithful(translation: str, original: str, language: str, others: Sequence[st
     """Whether ``translation`` is in ``language`` and carries exactly the numbers and codes of
     ``original``, both ways (figures spelled as words count as their digits; an ordinal word may
     carry a number, "the first store" for 1号店, but does not state one), and names nothing that
-    only one of ``others`` (the other evidence sentences) names, unless the ``question`` does too:
-    the small model, given a sentence about one company, sometimes writes another company's name
-    from the evidence."""
+    only another evidence sentence in the original's language names (a Latin name in a Japanese
+    sentence is a name, ツバメ・エナジー(Tsubame Energy); an English sentence's capitals are often
+    not), unless the ``question`` does too: the small model, given a sentence about one company,
+    sometimes writes another company's name from the evidence."""
     if not translation or language_of(translation) != language:
         return False
     if any(missing_facts(spelled_out_as_digits(a), [spelled_out_as_digits(b, ordinals=True)], codes_only=True)
            for a, b in ((translation, original), (original, translation))):
         return False
     borrowed = [n for n in names(translation) if not has_fact(original, n) and not has_fact(question, n)]
-    return not any(has_fact(o, n) for n in borrowed for o in others if o != original)
+    others = [o for o in others if o != original and language_of(o) == language_of(original)]
+    return not any(has_fact(o, n) for n in borrowed for o in others)
 
 
 def numbered_lines(text: str, ids: list[int]) -> dict[int, str]:

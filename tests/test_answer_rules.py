@@ -72,6 +72,9 @@ def test_a_translation_may_not_borrow_a_name_from_another_evidence_sentence():
     assert faithful("The company's president said it would mass-produce batteries at the new plant.", original, "en", others)
     assert not faithful("Tsubame Energy's president said it would mass-produce batteries at the new plant.",
                         original, "en", others)
+    # An English sentence's capitals are not taken for names (Series, Japan): only the Japanese sentences count.
+    assert faithful("Tsubame Energy's president said it would mass-produce batteries at the new plant.",
+                    original, "en", [original, "Tsubame Energy raised $60 million in a Series C round."])
     # unless the question names it: the reader's own word for the company
     assert faithful("Tsubame Energy's president said it would mass-produce batteries at the new plant.",
                     original, "en", others, question="What did Tsubame Energy's president say?")
