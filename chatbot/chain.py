@@ -53,8 +53,8 @@ from .evidence import Evidence, EvidenceSentence, select_evidence
 from .facts import missing_terms
 from .history import History, previous_context, turns_of
 from .prompts import PromptSet, prompts_for
-from .quotes import compose, quote_block, translated_quotes
-from .ranker import Candidate, Ranker, candidates_of, featurize
+from .quotes import compose, foreign, quote_block, translated_quotes
+from .ranker import Ranker, candidates_of, featurize
 from .retrieval import HybridRetriever, SearchResult
 from .rules import HISTORY_CHARS, HISTORY_TURNS, QUOTE_CANDIDATES, TITLE_COPY
 from .shapes import COMPARE, SUMMARY, WHY, form_of, refers_back
@@ -253,8 +253,8 @@ class AnswerChain:
             yield quotes
             return
         parts: list[str] = []
-        foreign = [s.id for s in lead if language_of(s.text) != query.language]  # a mixed archive's lead
-        messages = prompts.translation_messages(self.format_evidence(prompts, evidence), query.model_question, foreign)
+        messages = prompts.translation_messages(self.format_evidence(prompts, evidence), query.model_question,
+                                                [s.id for s in foreign(lead, query.language)])
         for delta in self._generate(messages, stop=["\n\n"]):
             yield (prompts.quote_translated if not parts else "") + delta
             parts.append(delta)

@@ -45,6 +45,12 @@ def numbered_lines(text: str, ids: list[int]) -> dict[int, str]:
     return out
 
 
+def foreign(lead: list[EvidenceSentence], language: str) -> list[EvidenceSentence]:
+    """The ``lead`` sentences that are not in ``language``: the ones to translate (a mixed
+    archive's lead may hold both languages)."""
+    return [s for s in lead if language_of(s.text) != language]
+
+
 def translated_quotes(lead: list[EvidenceSentence], reply: str, language: str,
                       translate_alone: Callable[[str], str], others: Sequence[str] = (),
                       question: str = "") -> list[Quote]:
@@ -52,19 +58,21 @@ def translated_quotes(lead: list[EvidenceSentence], reply: str, language: str,
     A translation that is not :func:`faithful` (against ``others``, the evidence's sentences) is
     asked for once more with the sentence alone; when that fails too, the quote is shown in its
     original language (``translation`` None). A sentence already in ``language`` is quoted as it is."""
-    foreign = [s for s in lead if language_of(s.text) != language]
-    lines = numbered_lines(reply, [s.id for s in foreign])
+    todo = foreign(lead, language)
+    lines = numbered_lines(reply, [s.id for s in todo])
     quotes = []
     for i, s in enumerate(lead, 1):
-        if s not in foreign:
+        if s not in todo:
             quotes.append(Quote(s.text, i, s.id))
             continue
         t = lines.get(s.id, "").strip(" 「」“”\"")
-        if not faithful(t, s.text, language, others, question):
+        ok = faithful(t, s.text, language, others, question)
+        if not ok:
             # Read with the question, the small model tends to answer rather than translate
             # (dropping a period or a figure).
             t = translate_alone(s.text).strip(" 「」“”\"")
-        quotes.append(Quote(s.text, i, s.id, t if faithful(t, s.text, language, others, question) else None))
+            ok = faithful(t, s.text, language, others, question)
+        quotes.append(Quote(s.text, i, s.id, t if ok else None))
     return quotes
 
 
