@@ -9,7 +9,7 @@ from chatbot.errors import StoreUnavailableError
 from conftest import ScriptedChatModel
 from helpers import free_port, start_chroma
 
-from test_chain import NVIDIA_JA
+from chain_helpers import NVIDIA_JA
 
 
 @pytest.mark.server
