@@ -66,6 +66,20 @@ def proper_nouns(text: str) -> list[str]:
                 and not any(m.part_of_speech()[1] == "普通名詞" for m in _dictionary().lookup(w))]
 
 
+def name_readings(text: str) -> list[str]:
+    """Katakana readings of the runs of proper nouns and katakana words in ``text``
+    (大森健吾社長 -> オオモリケンゴ; ローズタウン工場 -> ローズタウン): what a name in an
+    English translation of ``text`` can be spelled from."""
+    runs: list[list[str]] = [[]]
+    with _tokenizer_lock:
+        for m in _tokenizer().tokenize(nfkc(text)):
+            if m.part_of_speech()[1] == "固有名詞" or _KATAKANA.fullmatch(m.surface()):
+                runs[-1].append(m.reading_form())
+            elif runs[-1]:
+                runs.append([])
+    return ["".join(r) for r in runs if r]
+
+
 class BM25Index:
     """Okapi BM25 over pre-tokenized documents (Lucene's non-negative idf)."""
 

@@ -13,21 +13,26 @@ from .evidence import Evidence, EvidenceSentence
 from .facts import has_fact, missing_facts, names, spelled_out_as_digits
 from .prompts import PromptSet
 from .text import language_of
+from .transliteration import unfounded_names
 
 
 def faithful(translation: str, original: str, language: str, others: Sequence[str] = (), question: str = "") -> bool:
     """Whether ``translation`` is in ``language`` and carries exactly the numbers and codes of
     ``original``, both ways (figures spelled as words count as their digits; an ordinal word may
-    carry a number, "the first store" for 1号店, but does not state one), and names nothing that
-    only another evidence sentence in the original's language names (a Latin name in a Japanese
-    sentence is a name, ツバメ・エナジー(Tsubame Energy); an English sentence's capitals are often
-    not), unless the ``question`` does too: the small model, given a sentence about one company,
-    sometimes writes another company's name from the evidence."""
+    carry a number, "the first store" for 1号店, but does not state one), and names only what the
+    original (or the ``question``) names: the small model sometimes invents a name, or writes
+    another company's name from the evidence.
+
+    An English translation of a Japanese sentence must spell each of its names from that sentence
+    (:func:`~chatbot.transliteration.unfounded_names`). Otherwise a Latin name that the original
+    lacks must not come from ``others``, the evidence's other sentences in the original's language."""
     if not translation or language_of(translation) != language:
         return False
     if any(missing_facts(spelled_out_as_digits(a), [spelled_out_as_digits(b, ordinals=True)], codes_only=True)
            for a, b in ((translation, original), (original, translation))):
         return False
+    if language == "en" and language_of(original) == "ja":
+        return not unfounded_names(translation, original, question)
     borrowed = [n for n in names(translation) if not has_fact(original, n) and not has_fact(question, n)]
     others = [o for o in others if o != original and language_of(o) == language_of(original)]
     return not any(has_fact(o, n) for n in borrowed for o in others)

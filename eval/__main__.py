@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--results", type=Path, default=RESULTS, help="folder for the JSON files (default: eval/results)")
     p = sub.add_parser("tokenizers", help="BM25 on JSQuAD with fugashi vs Sudachi tokenizers")
     p.add_argument("--path", type=Path, default=None)
+    sub.add_parser("transliteration", help="names of English translations found in their Japanese originals "
+                   "(the threshold of chatbot/transliteration.py)")
     p = sub.add_parser("corpus-retrieval", help="evidence hit@k of one split's questions with the current settings")
     p.add_argument("--split", choices=tuple(SPLITS), default="test")
     p = sub.add_parser("fusion-sweep", help="score fusion settings on JSQuAD from cached candidates")
@@ -165,6 +167,13 @@ def main(argv: list[str] | None = None) -> int:
         (RESULTS / "jsquad-question-terms.json").write_text(
             json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         print(json.dumps({k: v for k, v in result.items() if k != "examples"}, indent=2))
+    elif args.command == "transliteration":
+        from .transliteration import run
+
+        result = run()
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "transliteration.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+        print(json.dumps(result, ensure_ascii=False, indent=1))
     elif args.command == "corpus-retrieval":
         from chatbot import Settings
 

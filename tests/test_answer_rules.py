@@ -66,18 +66,26 @@ def test_a_translation_that_drops_or_changes_a_figure_is_not(translation, origin
     assert not faithful(translation, original, "en")
 
 
-def test_a_translation_may_not_borrow_a_name_from_another_evidence_sentence():
+def test_an_english_translation_names_only_what_its_original_spells():
     original = "同社の社長は、新工場で電池を量産すると述べた。"
     others = [original, "Tsubame Energy(ツバメ・エナジー)は熊本に工場を建てる。"]
     assert faithful("The company's president said it would mass-produce batteries at the new plant.", original, "en", others)
-    assert not faithful("Tsubame Energy's president said it would mass-produce batteries at the new plant.",
-                        original, "en", others)
-    # An English sentence's capitals are not taken for names (Series, Japan): only the Japanese sentences count.
-    assert faithful("Tsubame Energy's president said it would mass-produce batteries at the new plant.",
-                    original, "en", [original, "Tsubame Energy raised $60 million in a Series C round."])
-    # unless the question names it: the reader's own word for the company
+    # a name from another evidence sentence, or from nowhere
+    for evidence in (others, [original]):
+        assert not faithful("Tsubame Energy's president said it would mass-produce batteries at the new plant.",
+                            original, "en", evidence)
+    # unless the question names it (the reader's own word for the company) or the original spells it
     assert faithful("Tsubame Energy's president said it would mass-produce batteries at the new plant.",
                     original, "en", others, question="What did Tsubame Energy's president say?")
+    assert faithful("Tsubame Energy's president said it would mass-produce batteries at the new plant.",
+                    "ツバメ・エナジーの社長は、新工場で電池を量産すると述べた。", "en", others)
+
+
+def test_a_japanese_translation_may_not_borrow_a_name_from_another_evidence_sentence():
+    original = "The company's president said it would mass-produce batteries at the new plant."
+    others = [original, "Tsubame Energy will build a plant in Kumamoto."]
+    assert faithful("同社の社長は、新工場で電池を量産すると述べた。", original, "ja", others)
+    assert not faithful("Tsubame Energyの社長は、新工場で電池を量産すると述べた。", original, "ja", others)
 
 
 def test_a_mixed_lead_translates_only_the_sentences_in_the_other_language():
