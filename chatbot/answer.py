@@ -15,6 +15,7 @@ from .retrieval import SearchResult
 NO_RELEVANT_SOURCES = "no_relevant_sources"  # no passage is about the question at all
 TERMS_NOT_FOUND = "terms_not_in_sources"  # a name or number of the question is in no passage
 ANSWER_TYPE = "answer_type_not_in_evidence"  # asked when/how much/who, and no evidence holds one
+NOT_ABOUT_QUESTION = "quote_not_about_question"  # no sentence to quote names all its subjects and the kind asked
 NOT_ANSWERABLE = "decided_not_answerable"  # the calibrated probability of a right answer is too low
 MODEL_REFUSED = "model_refused"  # the model's answer says the evidence does not hold it
 

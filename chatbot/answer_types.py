@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
+from .lexical import names_someone
 from .text import nfkc
 
 _MONTHS = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:tember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
@@ -23,11 +24,12 @@ _MONTHS = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|
 # (kind, question pattern): the first match decides; order matters (何人 before 何).
 _QUESTION_KINDS: list[tuple[str, re.Pattern]] = [
     ("count", re.compile(r"何人|何名|how many (?:people|persons|employees|workers|jobs)", re.I)),
-    ("date", re.compile(r"いつ|何年|何月|何日|何時|日付|時期|when\b|what (?:year|date|day|month|time)|which (?:year|date|day|month)", re.I)),
-    ("amount", re.compile(r"いくら|金額|何円|何ドル|how much (?:money|cash|funding|capital)|how much (?:did|does|do|will|would) \w+(?: \w+)? "
+    # 何年 but not 何年間/何年分 (a duration: any figure)
+    ("date", re.compile(r"いつ|何年(?!間|分)|何月(?!間)|何日(?!間|分)|何時(?!間)|日付|時期|when\b|what (?:year|date|day|month|time)|which (?:year|date|day|month)", re.I)),
+    ("amount", re.compile(r"いくら|金額(?!以外)|何円|何ドル|how much (?:money|cash|funding|capital)|how much (?:did|does|do|will|would) \w+(?: \w+)? "
                           r"(?:pay|cost|spend|invest|raise|charge|earn|make)|what (?:amount|price|value|sum)|how much (?:is|was|are|were) [\w' -]{1,40}? worth", re.I)),
     # "how much power / capacity / of the market": any figure (250GW, 30%, 10万台), not only money
-    ("quantity", re.compile(r"how much\b|何個|何台|何基|何GW|何ギガワット|何%|何パーセント|何倍", re.I)),
+    ("quantity", re.compile(r"how much\b|何年間|何年分|何日間|何時間|何個|何台|何基|何GW|何ギガワット|何%|何パーセント|何倍", re.I)),
     ("person", re.compile(r"誰|だれ|どなた|\bwho\b|\bwhom\b", re.I)),
 ]
 
@@ -42,9 +44,9 @@ _KIND_IN_TEXT: dict[str, re.Pattern] = {
         r"\d[\d,.]*\s*(?:千|万|億|兆)|\d[\d,.]*\s*(?:thousand|million|billion|trillion|bn|mn|[kKmMbB]\b)|"
         r"\d[\d,.]*\s*(?:dollars?|yen|euros?)|(?:USD|JPY|EUR)\s*\d", re.I),
     "quantity": re.compile(r"\d|[一二三四五六七八九十百千万億兆]+(?:つ|倍|割|台|基|個|社|%)|数(?:十|百|千|万)|half|double|twice", re.I),
-    "count": re.compile(r"\d[\d,.]*\s*(?:万|千|百)?\s*(?:人|名)|(?:数|何)(?:千|百|万)人|\d[\d,.]*\s*(?:people|persons|employees|workers|jobs)", re.I),
-    # Names: katakana words, Latin capitals, or a title/affiliation word; kanji names are caught
-    # by the honorifics and titles that Japanese news puts after them.
+    "count": re.compile(r"\d[\d,.]*\s*(?:億|万|千|百)?\s*(?:人|名)|(?:数|何)(?:千|百|万)人|\d[\d,.]*\s*(?:people|persons|employees|workers|jobs)", re.I),
+    # Names: katakana words, Latin capitals, or a title/affiliation word; kanji names also by the
+    # honorifics and titles that Japanese news puts after them, else by Sudachi (holds_kind).
     "person": re.compile(
         r"[\u30a1-\u30fa\u30fc]{2,}|[A-Z][A-Za-z]+|氏|さん|社長|会長|CEO|CFO|代表|首相|大統領|大臣|長官|"
         r"知事|議員|教授|記者|会社|社|省|庁|政府|委員会|銀行|大学|研究所|グループ|財団|協会"),
@@ -57,6 +59,8 @@ def expected_kind(question: str) -> str | None:
     q = nfkc(question)
     if re.search(r"なぜ|どうして|理由|\bwhy\b|\bhow\b(?! (?:much|many))", q, re.I) and not re.search(r"いつ|\bwhen\b", q, re.I):
         return None  # "why did X happen in 2025" asks for a reason, not a date
+    if re.search(r"何と(?:いう|言う|呼)|なんという|何という", q):
+        return None  # 「雨の多い時期を何というか」 asks what a thing is called
     for kind, pattern in _QUESTION_KINDS:
         if pattern.search(q):
             return kind
@@ -68,4 +72,4 @@ def holds_kind(kind: str | None, texts: Iterable[str]) -> bool:
     if kind is None:
         return True
     pattern = _KIND_IN_TEXT[kind]
-    return any(pattern.search(nfkc(t)) for t in texts)
+    return any(pattern.search(nfkc(t)) or (kind == "person" and names_someone(t)) for t in texts)

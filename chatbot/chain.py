@@ -12,7 +12,8 @@
    passages is ranked by the learned ranker (:mod:`chatbot.ranker`) and the best ones become
    the evidence (:mod:`chatbot.evidence`); an :class:`EvidenceFound` event is yielded at once;
 3. **gate**: refusals decided in code: no relevant passage, a name or number of the question
-   that no passage mentions, or evidence that cannot hold the kind of answer asked for;
+   that no passage mentions, evidence that cannot hold the kind of answer asked for, or no
+   sentence to quote (among the best few) that names every subject of the question and holds it;
 4. **decide** (:class:`Decision`): one forward pass over the evidence and the question gives
    the model's P(yes); with the ranker's scores it makes one calibrated probability that the
    answer is right (:mod:`chatbot.answerability`), refused below ``min_confidence``;
@@ -42,8 +43,8 @@ import numpy as np
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 
-from .answer import (ANSWER_TYPE, MODEL_REFUSED, NO_RELEVANT_SOURCES, NOT_ANSWERABLE, TERMS_NOT_FOUND, Answer,
-                     EvidenceFound, Quote, StreamEvent, final_answer, since)
+from .answer import (ANSWER_TYPE, MODEL_REFUSED, NO_RELEVANT_SOURCES, NOT_ABOUT_QUESTION, NOT_ANSWERABLE,
+                     TERMS_NOT_FOUND, Answer, EvidenceFound, Quote, StreamEvent, final_answer, since)
 from .answer_types import expected_kind, holds_kind
 from .answerability import Calibration, signals
 from .citations import MARKER, CheckedSentence, check_answer, lexical_support
@@ -189,6 +190,12 @@ class AnswerChain:
             return Decision(False, reason=TERMS_NOT_FOUND, missing=missing)
         if not holds_kind(query.kind, [s.text for s in found.evidence.sentences]):
             return Decision(False, reason=ANSWER_TYPE)
+        # Of the sentences the quote is chosen from, one must name all the question's subjects and
+        # hold what it asks (a comparison quotes one sentence per article: it is not checked).
+        subjects = self.subjects(query, found)
+        if query.form != COMPARE and not any(holds_kind(query.kind, [s.text]) and subjects.covers(s)
+                                             for s in _about(found.evidence, subjects)[:QUOTE_CANDIDATES]):
+            return Decision(False, reason=NOT_ABOUT_QUESTION)
         return Decision(True)
 
     @staticmethod
@@ -221,8 +228,7 @@ class AnswerChain:
     def lead(self, query: Query, found: Found, subjects: Subjects) -> list[EvidenceSentence]:
         """Step 5: the evidence sentences that lead the answer, in article order (see module doc)."""
         evidence = found.evidence
-        quotable = [s for s in evidence.ranked if is_full_sentence(s.text) and not is_question(s.text)] or evidence.ranked
-        about = [s for s in quotable if subjects.about(s)] or quotable
+        about = _about(evidence, subjects)
         best = next((s for s in about[:QUOTE_CANDIDATES] if holds_kind(query.kind, [s.text])), about[0])
         lead = [best]
         if query.form == WHY and refers_back(best.text):
@@ -377,3 +383,10 @@ class AnswerChain:
     def model_name(self) -> str:
         """``backend:model`` of the chat model, as each answer records it."""
         return f"{self.settings.llm_backend}:{self.settings.llm_model}"
+
+
+def _about(evidence: Evidence, subjects: Subjects) -> list[EvidenceSentence]:
+    """The evidence sentences an answer can quote, best first: full sentences, not questions,
+    about one of the question's subjects (each filter dropped when it would leave none)."""
+    quotable = [s for s in evidence.ranked if is_full_sentence(s.text) and not is_question(s.text)] or evidence.ranked
+    return [s for s in quotable if subjects.about(s)] or quotable

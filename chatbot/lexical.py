@@ -61,9 +61,23 @@ def proper_nouns(text: str) -> list[str]:
     with _tokenizer_lock:
         candidates = [m.surface() for m in _tokenizer().tokenize(text)
                       if m.part_of_speech()[1] == "固有名詞" and m.part_of_speech()[3] != "国"]
-        return [w for w in candidates
-                if "何" not in w and not _KATAKANA.fullmatch(w) and not w.isascii()
-                and not any(m.part_of_speech()[1] == "普通名詞" for m in _dictionary().lookup(w))]
+    return [w for w in candidates
+            if "何" not in w and not _KATAKANA.fullmatch(w) and not w.isascii() and not is_common_noun(w)]
+
+
+def names_someone(text: str) -> bool:
+    """Whether ``text`` holds a proper noun that is not a place (Sudachi: 宮本顕治, 国連): a name
+    that can answer 誰 even with no title after it."""
+    with _tokenizer_lock:
+        return any(m.part_of_speech()[1] == "固有名詞" and m.part_of_speech()[2] != "地名"
+                   for m in _tokenizer().tokenize(nfkc(text)))
+
+
+def is_common_noun(word: str) -> bool:
+    """Whether Sudachi's dictionary lists ``word`` (as a whole) as a common noun: シリーズ, メディア,
+    GPU name kinds of things; キャピタル is also a surname, and still a common noun."""
+    with _tokenizer_lock:
+        return any(m.part_of_speech()[1] == "普通名詞" for m in _dictionary().lookup(nfkc(word)))
 
 
 def name_readings(text: str) -> list[str]:

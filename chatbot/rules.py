@@ -99,6 +99,8 @@ MIN_QUOTE_CHARS = 15
 # The quote that leads an answer is the best-scoring full sentence, unless one of the next best
 # holds the kind of answer the question asks for (いつ → a date) and it does not: scores of
 # sentences on one topic are close, the answer type is not. Among the top 3: a design choice.
+# When none of the 3 also names every subject of the question, it is refused (gate,
+# quote_not_about_question; measured on dev and news-dev, docs/evaluation.md, 12-03 evening).
 QUOTE_CANDIDATES = 3
 
 # --- Summaries (chatbot.summaries) -----------------------------------------------------------------

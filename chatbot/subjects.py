@@ -11,6 +11,13 @@ kept whole: "Kairo Robotics"), Japanese proper nouns and katakana names (アン�
 that at least one retrieved passage spells the same way; a name no passage mentions is the
 question-terms gate's business, and one spelled differently (Nadella / ナデラ) cannot be
 checked by characters, so it is left out rather than failing every sentence.
+
+One of the sentences the answer may lead with must name more: every one of the question's
+subjects that is a name (:attr:`Subjects.names`: not a word the dictionary lists as a common noun, シリーズ or
+GPU, nor a country, which each language spells its own way). Asked "Velora Motorsの社長は誰",
+an article that names Velora Motors only as a competitor of the company whose president it
+names cannot answer (:meth:`Subjects.covers`, which also reads the byline: the author's name;
+the gate's ``quote_not_about_question``).
 """
 
 from __future__ import annotations
@@ -20,9 +27,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
 from .chunking import split_sentences
-from .lexical import proper_nouns
+from .lexical import is_common_noun, proper_nouns
 from .retrieval import SearchResult
 from .text import nfkc
+from .transliteration import EXONYM_FORMS
 
 if TYPE_CHECKING:
     from .evidence import EvidenceSentence
@@ -53,20 +61,33 @@ class Subjects:
     """The question's subjects as the passages spell them; empty when it names none."""
 
     terms: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()  # the terms that name one company, person or product
 
     @classmethod
     def of(cls, questions: Sequence[str], results: Sequence[SearchResult]) -> Subjects:
         """The names of ``questions`` (the question and its translation) found in ``results``."""
         corpus = nfkc(" ".join(f"{r.title}\n{r.text}" for r in results)).lower()
-        terms = {n for q in questions for n in names(q) if n in corpus}
-        return cls(tuple(sorted(terms)))
+        terms = sorted({n for q in questions for n in names(q) if n in corpus})
+        return cls(tuple(terms), tuple(t for t in terms if t not in EXONYM_FORMS and not is_common_noun(t)))
 
     def about(self, sentence: EvidenceSentence | None) -> bool:
         """Whether ``sentence`` is about one of the subjects (see module doc); true when the
         question names no subject the passages spell."""
         if not self.terms or sentence is None:
             return True
-        r = sentence.result
-        before = [r.text[s:e] for s, e in split_sentences(r.text[:sentence.start])][-CONTEXT_SENTENCES:]
-        context = nfkc(" ".join([r.title, *before, sentence.text])).lower()
+        context = _context(sentence)
         return any(t in context for t in self.terms)
+
+    def covers(self, sentence: EvidenceSentence) -> bool:
+        """Whether ``sentence`` (with its title, byline and the sentences before it) names every
+        one of :attr:`names`."""
+        context = _context(sentence, sentence.result.byline or "")
+        return all(t in context for t in self.names)
+
+
+def _context(sentence: EvidenceSentence, byline: str = "") -> str:
+    """``sentence`` with what may name its subject: its article's title (and ``byline``) and the
+    :data:`CONTEXT_SENTENCES` before it in its passage; NFKC, lower-cased."""
+    r = sentence.result
+    before = [r.text[s:e] for s, e in split_sentences(r.text[:sentence.start])][-CONTEXT_SENTENCES:]
+    return nfkc(" ".join([r.title, byline, *before, sentence.text])).lower()

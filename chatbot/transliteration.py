@@ -35,6 +35,8 @@ EXONYMS = {
     ("middle east",): ("中東",),
 }
 _EXONYM_NAMES = frozenset(n for names in EXONYMS for n in names)
+# Every spelling of those countries and regions, in either language (lower-cased).
+EXONYM_FORMS = _EXONYM_NAMES | frozenset(f for forms in EXONYMS.values() for f in forms)
 # Capitalized words that name no one: titles, kinds of organisation or place, months and days,
 # and the small words inside a name ("Ministry of Finance").
 GENERIC = frozenset("""

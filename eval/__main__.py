@@ -61,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("question-terms", help="false refusals of the question-terms rule on JSQuAD")
     p.add_argument("--path", type=Path, default=None)
     p.add_argument("--limit", type=int, default=None)
+    p = sub.add_parser("quote-subjects", help="answering sentences of held-out JSQuAD that fail the gate's lead test")
+    p.add_argument("--path", type=Path, default=None)
+    p.add_argument("--part", choices=("held-out", "training"), default="held-out")
     p = sub.add_parser("threshold", help="the answerability threshold applied offline to a stored run (see eval/threshold.py)")
     p.add_argument("run", type=Path, help="a run's JSON, or a JSQuAD results folder, made with CHATBOT_MIN_CONFIDENCE=0")
     p.add_argument("--thresholds", default="0,0.1,0.2,0.25,0.3,0.35,0.4,0.5,0.6,0.7")
@@ -165,6 +168,15 @@ def main(argv: list[str] | None = None) -> int:
         result = run(args.path or DEFAULT_PATH, args.limit)
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / "jsquad-question-terms.json").write_text(
+            json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        print(json.dumps({k: v for k, v in result.items() if k != "examples"}, indent=2))
+    elif args.command == "quote-subjects":
+        from .jsquad import DEFAULT_PATH
+        from .quote_subjects import run
+
+        result = run(args.path or DEFAULT_PATH, part=args.part)
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / f"jsquad-quote-subjects-{args.part}.json").write_text(
             json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         print(json.dumps({k: v for k, v in result.items() if k != "examples"}, indent=2))
     elif args.command == "transliteration":

@@ -25,6 +25,9 @@ from chatbot.text import language_of
     ("なぜOpenAIはNVIDIAを選んだのですか？", None),
     ("Why did the deal happen in 2025?", None),
     ("契約の本質は何ですか？", None),
+    ("契約の衝撃、金額以外に注目すべき点は？", None),  # besides the amount: not an amount
+    ("契約は何年間ですか？", "quantity"),  # a duration: any figure, not a date
+    ("雨の多い時期を何というか？", None),  # what a thing is called
 ])
 def test_question_word_gives_the_kind_of_answer(question, kind):
     assert expected_kind(question) == kind
@@ -36,6 +39,10 @@ def test_evidence_must_hold_the_kind_asked_for():
     assert holds_kind("amount", ["7年間で380億ドルの契約。"]) and holds_kind("amount", ["a $38 billion deal"])
     assert not holds_kind("amount", ["OpenAIはNVIDIAのGPUを選んだ。"])
     assert holds_kind("count", ["工場では1,200人が働く。"]) and not holds_kind("count", ["工場を改修した。"])
+    assert holds_kind("count", ["インドは12億人。"])
+    # 誰: a title after the name, or a person's or organisation's name alone (Sudachi), not a place
+    assert holds_kind("person", ["大森健吾社長が述べた。"]) and holds_kind("person", ["宮本顕治が指導者になった。"])
+    assert not holds_kind("person", ["熊本に新工場を建てる。"])
     assert holds_kind(None, [])
 
 

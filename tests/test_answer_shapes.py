@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from chatbot import Settings
-from chatbot.answer import Quote
+from chatbot.answer import NOT_ABOUT_QUESTION, Quote
+from chatbot.answer_types import expected_kind
 from chatbot.chain import AnswerChain, Found, Query
 from chatbot.evidence import Evidence, EvidenceSentence
 from chatbot.history import previous_context, turns_of
@@ -16,7 +17,7 @@ from chatbot.ranker import Ranker
 from chatbot.retrieval import SearchResult
 from chatbot.shapes import COMPARE, FACT, SUMMARY, WHY, form_of, refers_back
 from chatbot.subjects import Subjects
-from chatbot.text import is_full_sentence
+from chatbot.text import is_full_sentence, language_of
 
 
 
@@ -103,6 +104,38 @@ def test_a_sentence_about_another_company_is_not_about_the_question():
     # the quote skips the other company's sentence when one about the subject is near the top
     merged = Evidence(capacity.result and [capacity, later], [capacity, later])
     assert lead(FACT, merged, subjects=subjects) == ["同社は来年にも増強する方針です。"]
+
+
+C = passage("c", "Kairo Robotics、シリーズBで45億円を調達",
+            "Kairo RoboticsはシリーズBで45億円を調達した。\n主要な投資家にはHokushin Capitalが加わった。\n"
+            "Germanyの拠点も拡充する。")
+
+
+def gate(question, result=C):
+    """The gate's refusal reason for ``question`` over ``result`` alone (``None``: the model is asked)."""
+    chain = AnswerChain.__new__(AnswerChain)  # gate() needs no model, store or embedder
+    chain.settings = Settings()
+    query = Query(question, language_of(question), form_of(question), expected_kind(question), question, question,
+                  [question], 5)
+    evidence = evidence_of(result, [])
+    return chain.gate(query, Found([result], [], np.zeros((0, 0)), evidence, 1.0)).reason
+
+
+def test_the_names_a_quote_must_hold_leave_out_common_nouns_and_countries():
+    subjects = Subjects.of(["Hokushin CapitalはシリーズBでいくら出資した？", "Did Kairo Robotics grow in Germany?"], [C])
+    assert subjects.terms == ("germany", "hokushin capital", "kairo robotics", "シリーズ")
+    assert subjects.names == ("hokushin capital", "kairo robotics")
+    first, second, third = evidence_of(C, []).sentences
+    assert subjects.about(first) and not subjects.covers(first) and subjects.covers(second)
+
+
+def test_no_sentence_to_quote_that_names_the_subject_with_the_asked_fact_is_refused_in_code():
+    assert gate("Kairo RoboticsはシリーズBでいくら調達しましたか？") is None
+    # Hokushin Capital is named, but not with an amount: the article does not say what it put in
+    assert gate("Hokushin CapitalはシリーズBでいくら出資しましたか？") == NOT_ABOUT_QUESTION
+    assert gate("Hokushin Capitalについて何が書かれていますか？") is None  # no kind asked: its sentence answers
+    # a comparison quotes one sentence per article, each about one of the subjects
+    assert gate("Hokushin CapitalとKairo Roboticsの金額を比べると？") is None
 
 
 def test_names_the_passages_spell_otherwise_are_not_checked():

@@ -12,8 +12,8 @@ import json
 import pytest
 
 from chatbot import Chatbot, EvidenceFound
-from chatbot.answer import (ANSWER_TYPE, MODEL_REFUSED, NO_RELEVANT_SOURCES, NOT_ANSWERABLE, TERMS_NOT_FOUND,
-                            Answer, Quote)
+from chatbot.answer import (ANSWER_TYPE, MODEL_REFUSED, NO_RELEVANT_SOURCES, NOT_ABOUT_QUESTION, NOT_ANSWERABLE,
+                            TERMS_NOT_FOUND, Answer, Quote)
 from chatbot.quotes import quote_block
 from chatbot.cli import cmd_ask
 from chatbot.errors import EmptyIndexError, InvalidQuestionError
@@ -202,6 +202,13 @@ def test_question_asking_when_with_no_date_in_the_evidence_is_refused_in_code(sc
     bot = scripted_bot()
     answer = bot.ask("OpenAIとAWSの契約はいつ発表されましたか？")
     assert answer.refused and answer.refusal_reason == ANSWER_TYPE and bot.chat_model.prompts == []
+
+
+def test_question_about_a_name_whose_sentences_do_not_hold_the_asked_fact_is_refused_in_code(scripted_bot):
+    # The corpus names Tom's Hardware as a source it quotes, never with a person of its staff.
+    bot = scripted_bot()
+    answer = bot.ask("Tom's Hardwareの編集長は誰ですか？")
+    assert answer.refused and answer.refusal_reason == NOT_ABOUT_QUESTION and bot.chat_model.prompts == []
 
 
 def test_publisher_is_shown_with_each_article(scripted_bot):
