@@ -3,8 +3,11 @@
 A true article sentence that does not answer the question is the small model's favourite
 mistake: asked *when*, it cites a sentence with no date in it. The question word says what
 kind of answer is wanted (いつ/when → a date, いくら/how much money → an amount, how much
-(power, capacity) → any figure, 何人/how many people → a count, 誰/who → a person or organisation); when no evidence sentence holds anything
-of that kind, the evidence cannot answer and the question is refused before the model is asked.
+(power, capacity) → any figure, 何人/how many people → a count, 誰/who → a person or organisation),
+and a measure it names without a figure says what the figure is in (何%/what percentage → a
+share, 何歳/how old → an age, how many megawatts → watts); when no evidence sentence holds
+anything of that kind, the evidence cannot answer and the question is refused before the model
+is asked.
 
 The patterns are deliberately broad (a false refusal is worse than one more question for the
 model's scored decision, which comes next); they were written from the question words of the
@@ -53,6 +56,36 @@ _KIND_IN_TEXT: dict[str, re.Pattern] = {
 }
 
 
+# The measure a question names without a figure of its own (何%, 何歳, how many megawatts): the
+# answer gives a figure in it, so a sentence with only another figure (2.4 GW for "what percent",
+# 1998年 for 何歳) does not answer. (unit, question pattern, pattern of a sentence that may answer);
+# written from the dev split's question words; the answering sentences of held-out JSQuAD
+# questions that fail them are counted by ``python -m eval quote-subjects``.
+_UNITS: list[tuple[str, re.Pattern, re.Pattern]] = [
+    ("percent",
+     re.compile(r"何\s*(?:%|パーセント|割)|割合|比率|(?<![\d.,])(?<![\d.,] )\bpercent(?:age)?\b|"
+                r"\bwhat (?:share|proportion|fraction)\b", re.I),
+     re.compile(r"\d\s*(?:%|パーセント|percent|割|ポイント|points?\b)|[一二三四五六七八九十]割|半分|半数|"
+                r"分の\s*[\d一二三四五六七八九十]|\d\s*(?:対|:)\s*\d|\bhalf\b|\b(?:third|quarter)s?\b", re.I)),
+    ("age",
+     re.compile(r"何歳|年齢|\bhow old\b|\bwhat age\b", re.I),
+     re.compile(r"[\d一二三四五六七八九十]\s*(?:歳|才|代)|years? old|-year-old|\baged?\s+\d|\d0s\b|"
+                r"\b(?:teens|twenties|thirties|forties|fifties|sixties|seventies|eighties)\b", re.I)),
+    ("power",
+     re.compile(r"何\s*(?:ギガ|メガ|キロ)?ワット|何\s*(?:GW|MW|kW)|how many (?:GW|MW|kW)\b|"
+                r"(?<![\d.,])(?<![\d.,] )\b(?:giga|mega|kilo)?watts?\b", re.I),
+     re.compile(r"GW|MW|kW|TW|ワット|watt", re.I)),
+]
+
+
+def asked_unit(question: str) -> str | None:
+    """The measure ``question`` asks its figure in (``percent``, ``age``, ``power``), or ``None``."""
+    q = nfkc(question)
+    if re.search(r"なぜ|どうして|理由|\bwhy\b", q, re.I):
+        return None
+    return next((unit for unit, pattern, _ in _UNITS if pattern.search(q)), None)
+
+
 def expected_kind(question: str) -> str | None:
     """The kind of answer ``question`` asks for (``date``, ``amount``, ``quantity``, ``count``, ``person``), or
     ``None`` when its form does not say (why / how / what)."""
@@ -67,9 +100,11 @@ def expected_kind(question: str) -> str | None:
     return None
 
 
-def holds_kind(kind: str | None, texts: Iterable[str]) -> bool:
-    """Whether any of ``texts`` contains something of ``kind`` (always true for ``None``)."""
-    if kind is None:
+def holds_kind(kind: str | None, texts: Iterable[str], unit: str | None = None) -> bool:
+    """Whether one of ``texts`` contains something of ``kind`` and, when given, a figure in the
+    :func:`asked_unit` ``unit`` (always true when both are ``None``)."""
+    if kind is None and unit is None:
         return True
-    pattern = _KIND_IN_TEXT[kind]
-    return any(pattern.search(nfkc(t)) or (kind == "person" and names_someone(t)) for t in texts)
+    measure = next((p for u, _, p in _UNITS if u == unit), None)
+    return any((kind is None or _KIND_IN_TEXT[kind].search(nfkc(t)) or (kind == "person" and names_someone(t)))
+               and (measure is None or measure.search(nfkc(t))) for t in texts)

@@ -27,7 +27,6 @@ from .text import language_of
 
 if TYPE_CHECKING:
     from .steps import Found, Query
-    from .subjects import Subjects
 
 SIGNALS = (
     "logit_yes", "top", "margin", "top_dense", "top_lexical", "top_window_lexical", "relevance",
@@ -35,7 +34,7 @@ SIGNALS = (
 )
 
 
-def signals(query: Query, found: Found, p_yes: float, subjects: Subjects) -> np.ndarray:
+def signals(query: Query, found: Found, p_yes: float) -> np.ndarray:
     """The :data:`SIGNALS` of one question, in order."""
     scores = [c.score for c in found.ranked]
     top = found.evidence.ranked[0] if found.evidence else None
@@ -51,8 +50,8 @@ def signals(query: Query, found: Found, p_yes: float, subjects: Subjects) -> np.
         "relevance": found.relevance,
         "kind_asked": float(query.kind is not None),
         "kind_in_top": float(query.kind is not None and top is not None and holds_kind(query.kind, [top.text])),
-        "about_top": float(top is None or subjects.about(top)),
-        "subjects": float(len(subjects.terms)),
+        "about_top": float(top is None or found.subjects.about(top)),
+        "subjects": float(len(found.subjects.terms)),
         "cross_language": float(bool(found.results) and language_of(found.results[0].text) != query.language),
         "follow_up": float(len(query.forms) > 1),
     }

@@ -45,7 +45,7 @@ from langchain_core.output_parsers import StrOutputParser
 
 from .answer import (ANSWER_TYPE, MODEL_REFUSED, NO_RELEVANT_SOURCES, NOT_ABOUT_QUESTION, NOT_ANSWERABLE,
                      TERMS_NOT_FOUND, Answer, EvidenceFound, Quote, StreamEvent, final_answer, since)
-from .answer_types import expected_kind, holds_kind
+from .answer_types import asked_unit, expected_kind, holds_kind
 from .answerability import Calibration, signals
 from .citations import MARKER, CheckedSentence, check_answer, lexical_support
 from .config import Settings
@@ -91,11 +91,11 @@ class AnswerChain:
         """Step 1: the standalone forms of the question (see :class:`Query`)."""
         language = language_of(question)
         top_k = top_k or self.settings.top_k
-        form, kind = form_of(question), expected_kind(question)
+        form, kind, unit = form_of(question), expected_kind(question), asked_unit(question)
         turns = turns_of(history)
         context = previous_context(turns)
         if context is None:
-            return Query(question, language, form, kind, question, question, [question], top_k)
+            return Query(question, language, form, kind, question, question, [question], top_k, unit)
         prompts = prompts_for(language)
         rewritten = self._rewrite(prompts, turns, question) if self.settings.follow_up_rewrite else None
         standalone = rewritten or f"{context.question} {question}"
@@ -104,7 +104,7 @@ class AnswerChain:
         search = f"{standalone} {context.answer}".strip()
         return Query(question, language, form, kind, search,
                      rewritten or prompts.format_follow_up(question, context.question),
-                     list(dict.fromkeys([question, standalone])), top_k)
+                     list(dict.fromkeys([question, standalone])), top_k, unit)
 
     def _rewrite(self, prompts: PromptSet, turns, question: str) -> str | None:
         """The model's standalone rewrite of a follow-up, or ``None`` when it failed (echoed the
@@ -162,7 +162,8 @@ class AnswerChain:
             c.score = float(score)
         ranked = [candidates[i] for i in order]
         evidence = select_evidence(ranked, self.settings.evidence_tokens, self.ranker.article_margin)
-        return Found(results, ranked, features[order], evidence, relevance, translation)
+        subjects = Subjects.of([query.question, *([translation] if translation else [])], results)
+        return Found(results, ranked, features[order], evidence, relevance, translation, subjects)
 
     def _may_answer_across(self, query: Query, results: Sequence[SearchResult]) -> bool:
         """Whether articles in the other language may answer a question whose passages are in its
@@ -188,13 +189,12 @@ class AnswerChain:
         missing = self._missing_terms(query, found.results)
         if missing:
             return Decision(False, reason=TERMS_NOT_FOUND, missing=missing)
-        if not holds_kind(query.kind, [s.text for s in found.evidence.sentences]):
+        if not holds_kind(query.kind, [s.text for s in found.evidence.sentences], query.unit):
             return Decision(False, reason=ANSWER_TYPE)
         # Of the sentences the quote is chosen from, one must name all the question's subjects and
         # hold what it asks (a comparison quotes one sentence per article: it is not checked).
-        subjects = self.subjects(query, found)
-        if query.form != COMPARE and not any(holds_kind(query.kind, [s.text]) and subjects.covers(s)
-                                             for s in _about(found.evidence, subjects)[:QUOTE_CANDIDATES]):
+        if query.form != COMPARE and not any(holds_kind(query.kind, [s.text], query.unit) and found.subjects.covers(s)
+                                             for s in _about(found.evidence, found.subjects)[:QUOTE_CANDIDATES]):
             return Decision(False, reason=NOT_ABOUT_QUESTION)
         return Decision(True)
 
@@ -216,20 +216,16 @@ class AnswerChain:
         else:  # a remote backend: its short reply decides
             reply = (self.model.bind(stop=["\n", "。", "."]) | StrOutputParser()).invoke(messages)
             p = 1.0 if reply.strip().lower().startswith(prompts.yes.lower()) else 0.0
-        confidence = self.calibration.probability(signals(query, found, p, self.subjects(query, found)))
+        confidence = self.calibration.probability(signals(query, found, p))
         ok = confidence >= self.settings.min_confidence
         return Decision(ok, probability=round(p, 4), confidence=round(confidence, 4),
                         reason=None if ok else NOT_ANSWERABLE)
 
-    def subjects(self, query: Query, found: Found) -> Subjects:
-        """The companies, people and products the question is about (as the passages spell them)."""
-        return Subjects.of([query.question, *([found.translation] if found.translation else [])], found.results)
-
-    def lead(self, query: Query, found: Found, subjects: Subjects) -> list[EvidenceSentence]:
+    def lead(self, query: Query, found: Found) -> list[EvidenceSentence]:
         """Step 5: the evidence sentences that lead the answer, in article order (see module doc)."""
         evidence = found.evidence
-        about = _about(evidence, subjects)
-        best = next((s for s in about[:QUOTE_CANDIDATES] if holds_kind(query.kind, [s.text])), about[0])
+        about = _about(evidence, found.subjects)
+        best = next((s for s in about[:QUOTE_CANDIDATES] if holds_kind(query.kind, [s.text], query.unit)), about[0])
         lead = [best]
         if query.form == WHY and refers_back(best.text):
             before = evidence.get(best.id - 1)
@@ -242,7 +238,7 @@ class AnswerChain:
         else:
             # The ranker cannot tell the best two apart: quoting both holds the answering sentence
             # more often at the same citation precision (dev, cross-validated; see Ranker.quote_margin).
-            runner = next((s for s in about if s is not best and holds_kind(query.kind, [s.text])), None)
+            runner = next((s for s in about if s is not best and holds_kind(query.kind, [s.text], query.unit)), None)
             if runner is not None and best.score - runner.score < self.ranker.quote_margin:
                 lead.append(runner)
         return sorted(lead, key=lambda s: s.id)
@@ -267,10 +263,11 @@ class AnswerChain:
         yield "\n"
         yield translated_quotes(lead, "".join(parts), query.language,
                                 lambda text: self.one_line(prompts.sentence_translation_messages(text)),
-                                [s.text for s in evidence.sentences], query.question)
+                                [s.text for s in evidence.sentences], query.question,
+                                (prompts.translate_evidence, prompts.translate_sentence))
 
-    def check(self, reply: str, found: Found, query: Query, prompts: PromptSet, lead: list[EvidenceSentence],
-              subjects: Subjects) -> tuple[list[CheckedSentence], list[str]] | None:
+    def check(self, reply: str, found: Found, query: Query, prompts: PromptSet,
+              lead: list[EvidenceSentence]) -> tuple[list[CheckedSentence], list[str]] | None:
         """Step 7: the model's sentences that pass the citation, subject and rank checks (``cites``
         = the evidence ids they cite) and the removed ones; ``None`` when the model itself says the
         evidence does not answer."""
@@ -287,7 +284,7 @@ class AnswerChain:
             ids = [checked.citations[c - 1].evidence_id for c in sentence.cites]
             if any(lexical_support(sentence.text, s.text) >= TITLE_COPY for s in lead):
                 continue  # the model copied a quoted sentence
-            if not all(subjects.about(found.evidence.get(n)) for n in ids):
+            if not all(found.subjects.about(found.evidence.get(n)) for n in ids):
                 removed.append(sentence.text)  # it cites a sentence about another company or person
                 continue
             if any(n not in quoted and found.evidence.get(n).score < floor for n in ids):
@@ -334,8 +331,7 @@ class AnswerChain:
             yield refuse(decision)
             return
 
-        subjects = self.subjects(query, found)
-        lead = self.lead(query, found, subjects)
+        lead = self.lead(query, found)
         quotes: list[Quote] = []
         for event in self.quotes(prompts, query, lead, found.evidence):
             if isinstance(event, list):
@@ -352,7 +348,7 @@ class AnswerChain:
                 parts.append(delta)
                 yield delta
             raw = "".join(parts).strip()
-            checked = self.check(raw, found, query, prompts, lead, subjects)
+            checked = self.check(raw, found, query, prompts, lead)
             if checked is None:
                 yield refuse(Decision(False, decision.probability, decision.confidence, MODEL_REFUSED))
                 return

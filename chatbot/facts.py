@@ -85,6 +85,26 @@ def _code_parts(word: str) -> list[str]:
     return [p.lower() for p in codes]
 
 
+# A figure given only as a magnitude: 数十万基 (hundreds of thousands), 数千億円 (hundreds of
+# billions), 数十社 (dozens). Not the 数 of a word (人数, 回数, 複数, 多数, 総数).
+_VAGUE_JA = re.compile(r"(?<![人回件点総個変係指関乗級定分無複多少台枚部株日戸票字手口次倍半整算代得議席員冊位])"
+                       r"数(?=[十百千万億兆])(十|百|千)?(万|億|兆)?")
+_VAGUE_EN = re.compile(r"\b(?:(?:(tens|dozens|hundreds) of )?(thousands|millions|billions|trillions)|"
+                       r"(dozens|hundreds)|(?:several|a few) (dozen|hundred|thousand|million|billion|trillion)"
+                       r"(?: (thousand|million|billion))?)\b", re.I)
+_POWERS = {"十": 1, "百": 2, "千": 3, "万": 4, "億": 8, "兆": 12, "tens": 1, "dozens": 1, "dozen": 1,
+           "hundreds": 2, "hundred": 2, "thousands": 3, "thousand": 3, "millions": 6, "million": 6,
+           "billions": 9, "billion": 9, "trillions": 12, "trillion": 12}
+
+
+def vague_magnitudes(text: str) -> set[int]:
+    """The powers of ten of the figures that ``text`` gives only as a magnitude, in Japanese or
+    English: 数十万 and "hundreds of thousands" are both 5; 数十億 and "billions" are both 9."""
+    text = nfkc(text)
+    out = {sum(_POWERS[g] for g in m.groups() if g) for m in _VAGUE_JA.finditer(text)}
+    return out | {sum(_POWERS[g.lower()] for g in m.groups() if g) for m in _VAGUE_EN.finditer(text)}
+
+
 def same_number(a: float, b: float) -> bool:
     """Equal up to rounding in the last shown digit (約5.8兆 vs 5.82兆). Whole numbers below
     10,000 (years, counts) must be equal: 2016 is not 2025."""

@@ -10,18 +10,21 @@ from typing import Callable, Sequence
 from .answer import Quote
 from .citations import MARKER, CheckedSentence, Citation, citation, join
 from .evidence import Evidence, EvidenceSentence
-from .facts import has_fact, missing_facts, names, spelled_out_as_digits
+from .facts import has_fact, missing_facts, names, spelled_out_as_digits, vague_magnitudes
 from .prompts import PromptSet
 from .text import language_of
 from .transliteration import unfounded_names
 
 
-def faithful(translation: str, original: str, language: str, others: Sequence[str] = (), question: str = "") -> bool:
+def faithful(translation: str, original: str, language: str, others: Sequence[str] = (), question: str = "",
+             instructions: Sequence[str] = ()) -> bool:
     """Whether ``translation`` is in ``language`` and carries exactly the numbers and codes of
     ``original``, both ways (figures spelled as words count as their digits; an ordinal word may
-    carry a number, "the first store" for 1号店, but does not state one), and names only what the
-    original (or the ``question``) names: the small model sometimes invents a name, or writes
-    another company's name from the evidence.
+    carry a number, "the first store" for 1号店, but does not state one; a magnitude such as
+    数十万 must stay "hundreds of thousands", not become "tens of thousands"), and names only what
+    the original (or the ``question``) names: the small model sometimes invents a name, or writes
+    another company's name from the evidence. It must not echo its ``instructions`` (the
+    translation prompt: "…keeping every number, date and name…" is the prompt, not the article).
 
     An English translation of a Japanese sentence must spell each of its names from that sentence
     (:func:`~chatbot.transliteration.unfounded_names`). Otherwise a Latin name that the original
@@ -31,11 +34,22 @@ def faithful(translation: str, original: str, language: str, others: Sequence[st
     if any(missing_facts(spelled_out_as_digits(a), [spelled_out_as_digits(b, ordinals=True)], codes_only=True)
            for a, b in ((translation, original), (original, translation))):
         return False
+    if vague_magnitudes(translation) != vague_magnitudes(original) or echoes(translation, instructions, original):
+        return False
     if language == "en" and language_of(original) == "ja":
         return not unfounded_names(translation, original, question)
     borrowed = [n for n in names(translation) if not has_fact(original, n) and not has_fact(question, n)]
     others = [o for o in others if o != original and language_of(o) == language_of(original)]
     return not any(has_fact(o, n) for n in borrowed for o in others)
+
+
+def echoes(text: str, instructions: Sequence[str], source: str = "", n: int = 4) -> bool:
+    """Whether ``text`` repeats a run of ``n`` words of one of ``instructions`` that ``source`` lacks."""
+    def runs(t: str) -> set[tuple[str, ...]]:
+        words = re.findall(r"[a-z]+", t.lower())
+        return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+    return bool(runs(text) & set().union(*map(runs, instructions)) - runs(source)) if instructions else False
 
 
 def numbered_lines(text: str, ids: list[int]) -> dict[int, str]:
@@ -58,9 +72,10 @@ def foreign(lead: list[EvidenceSentence], language: str) -> list[EvidenceSentenc
 
 def translated_quotes(lead: list[EvidenceSentence], reply: str, language: str,
                       translate_alone: Callable[[str], str], others: Sequence[str] = (),
-                      question: str = "") -> list[Quote]:
+                      question: str = "", instructions: Sequence[str] = ()) -> list[Quote]:
     """The ``lead`` sentences with their translations from the model's ``reply`` ("[n] …" lines).
-    A translation that is not :func:`faithful` (against ``others``, the evidence's sentences) is
+    A translation that is not :func:`faithful` (against ``others``, the evidence's sentences, and
+    the translation prompts' ``instructions``) is
     asked for once more with the sentence alone; when that fails too, the quote is shown in its
     original language (``translation`` None). A sentence already in ``language`` is quoted as it is."""
     todo = foreign(lead, language)
@@ -71,12 +86,12 @@ def translated_quotes(lead: list[EvidenceSentence], reply: str, language: str,
             quotes.append(Quote(s.text, i, s.id))
             continue
         t = lines.get(s.id, "").strip(" 「」“”\"")
-        ok = faithful(t, s.text, language, others, question)
+        ok = faithful(t, s.text, language, others, question, instructions)
         if not ok:
             # Read with the question, the small model tends to answer rather than translate
             # (dropping a period or a figure).
             t = translate_alone(s.text).strip(" 「」“”\"")
-            ok = faithful(t, s.text, language, others, question)
+            ok = faithful(t, s.text, language, others, question, instructions)
         quotes.append(Quote(s.text, i, s.id, t if ok else None))
     return quotes
 

@@ -10,6 +10,7 @@ import numpy as np
 from .evidence import Evidence
 from .ranker import Candidate
 from .retrieval import SearchResult
+from .subjects import Subjects
 
 
 @dataclass
@@ -24,6 +25,7 @@ class Query:
     model_question: str  # the question as put to the model
     forms: list[str]  # the question's forms the sentences are scored against
     top_k: int
+    unit: str | None = None  # the measure its figure is asked in (chatbot.answer_types.asked_unit)
 
 
 @dataclass
@@ -36,6 +38,7 @@ class Found:
     evidence: Evidence  # the selected sentences
     relevance: float  # the best passage's dense cosine
     translation: str | None = None  # the question in the articles' language, when it differs
+    subjects: Subjects = Subjects()  # the companies, people and products asked about, as the passages spell them
 
 
 @dataclass

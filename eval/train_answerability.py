@@ -139,9 +139,8 @@ def assess(bot: Chatbot, question: str, history=None, cached: dict | None = None
         return row, group
     prompts = prompts_for(query.language)
     decision = chain.decide(prompts, chain.format_evidence(prompts, found.evidence), query, found)
-    subjects = chain.subjects(query, found)
-    row.update(p_yes=decision.probability, signals=signals(query, found, decision.probability, subjects).tolist(),
-               quote=chain.lead(query, found, subjects)[0].text)
+    row.update(p_yes=decision.probability, signals=signals(query, found, decision.probability).tolist(),
+               quote=chain.lead(query, found)[0].text)
     return row, group
 
 

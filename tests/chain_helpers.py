@@ -13,4 +13,4 @@ def best_sentence(bot, question, history=None):
     """The evidence sentence the answer quotes first."""
     query = bot.chain.condense(question, history)
     found = bot.chain.find(query)
-    return bot.chain.lead(query, found, bot.chain.subjects(query, found))[0]
+    return bot.chain.lead(query, found)[0]

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 
 from chatbot.answer import Quote
-from chatbot.answer_types import expected_kind, holds_kind
+from chatbot.answer_types import asked_unit, expected_kind, holds_kind
 from chatbot.prompts import neutralize, prompts_for
 from chatbot.quotes import faithful, quote_block, translated_quotes
 from chatbot.text import language_of
@@ -46,6 +46,35 @@ def test_evidence_must_hold_the_kind_asked_for():
     assert holds_kind(None, [])
 
 
+@pytest.mark.parametrize("question, unit", [
+    ("ソフトバンクはOpenAIの株式を何%持っていますか？", "percent"),
+    ("労働者に占める農業の割合は？", "percent"),
+    ("How many percent did the shares fall?", "percent"),
+    ("What share of the market does it hold?", "percent"),
+    ("Who holds a 20 percent stake?", None),  # a figure of the question's own, not the one asked
+    ("社長は何歳ですか？", "age"),
+    ("How old is the founder?", "age"),
+    ("How many megawatts does the site use?", "power"),
+    ("2033年までに何ギガワットに増やしますか？", "power"),
+    ("What is the 5 GW plant used for?", None),
+    ("なぜ割合が増えたのですか？", None),  # a reason, not a figure
+])
+def test_a_measure_the_question_names_is_the_unit_of_its_answer(question, unit):
+    assert asked_unit(question) == unit
+
+
+def test_evidence_must_give_the_figure_in_the_measure_asked():
+    assert holds_kind(None, ["株価は3%下落した。"], "percent") and holds_kind(None, ["国民の約8割が農業に従事する。"], "percent")
+    assert holds_kind(None, ["人口比率は60対25対15である。"], "percent")
+    assert not holds_kind("quantity", ["容量を約2.4ギガワットから引き上げる。"], "percent")  # a figure, not a share
+    assert holds_kind(None, ["27歳のAIライターです。"], "age") and holds_kind(None, ["a 41-year-old engineer"], "age")
+    assert not holds_kind(None, ["ITライターとして1998年から活動している。"], "age")
+    assert holds_kind("quantity", ["容量を250ギガワットに引き上げる。"], "power")
+    assert not holds_kind("quantity", ["投資額は380億ドル。"], "power")
+    # the kind and the measure in one sentence, not one in each
+    assert not holds_kind("date", ["2025年に発表した。", "株価は3%下落した。"], "percent")
+
+
 @pytest.mark.parametrize("translation, original", [
     ("Velora Mini is a four-seat compact EV launched in May 2024, with a range of about 180 km on a single charge.",
      "Velora Miniは2024年5月に発売した4人乗りの小型EVで、1回の充電で走れる距離は約180キロメートル。"),
@@ -57,6 +86,8 @@ def test_evidence_must_hold_the_kind_asked_for():
     ("KOMOREBI opened its first store in Osaka in 1998.", "KOMOREBIは1998年に大阪市で1号店を開いた。"),
     ("On March 10, 2026, it said so.", "2026年3月10日、同社はそう述べた。"),
     ("The first store opened in Osaka.", "大阪で初めての店を開いた。"),  # an ordinal carries a number; it does not state one
+    ("AWS will supply hundreds of thousands of NVIDIA GPUs.", "AWSは数十万基のNVIDIA製GPUを提供する。"),
+    ("Dozens of firms spent tens of billions of yen.", "数十社が数百億円を投じた。"),
 ])
 def test_a_translation_that_writes_figures_as_english_does_is_faithful(translation, original):
     assert faithful(translation, original, "en")
@@ -68,9 +99,20 @@ def test_a_translation_that_writes_figures_as_english_does_is_faithful(translati
     ("It may open 2 stores.", "同社は店舗を開くかもしれない。"),  # "may" is no month; 2 is not in the original
     ("The panels will cover about 30% of the power.", "太陽光パネルで電力の約2割をまかなう。"),
     ("The panels will cover about 20% of the power.", "太陽光パネルで電力の約2割をまかなう。ことし5月に稼働する。"),
+    ("AWS will supply tens of thousands of NVIDIA GPUs.", "AWSは数十万基のNVIDIA製GPUを提供する。"),  # a magnitude changed
+    ("AWS will supply many NVIDIA GPUs.", "AWSは数十万基のNVIDIA製GPUを提供する。"),  # or dropped
+    ("Thousands of people took part.", "参加人数百人の会合を開いた。"),  # 人数 + 百人 is no magnitude
 ])
 def test_a_translation_that_drops_or_changes_a_figure_is_not(translation, original):
     assert not faithful(translation, original, "en")
+
+
+def test_a_translation_that_echoes_the_translation_prompt_is_not_faithful():
+    original = "OpenAIはAGIの未来に賭けた。"
+    prompt = "Translate this sentence into English, completely: keep every number, date, period and name."
+    assert faithful("OpenAI bet on the future of AGI.", original, "en", instructions=[prompt])
+    assert not faithful("OpenAI bet on the future of AGI, keeping every number, date, period and name.",
+                        original, "en", instructions=[prompt])
 
 
 def test_an_english_translation_names_only_what_its_original_spells():

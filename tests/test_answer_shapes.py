@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from chatbot import Settings
-from chatbot.answer import NOT_ABOUT_QUESTION, Quote
-from chatbot.answer_types import expected_kind
+from chatbot.answer import ANSWER_TYPE, NOT_ABOUT_QUESTION, Quote
+from chatbot.answer_types import asked_unit, expected_kind
 from chatbot.chain import AnswerChain, Found, Query
 from chatbot.evidence import Evidence, EvidenceSentence
 from chatbot.history import previous_context, turns_of
@@ -58,7 +58,7 @@ def lead(form, evidence, question="q", subjects=Subjects(), quote_margin=0.0):
     chain = AnswerChain.__new__(AnswerChain)  # lead() needs no model, store or embedder
     chain.ranker = replace(Ranker.baseline(), quote_margin=quote_margin)
     query = Query(question, "ja", form, None, question, question, [question], 5)
-    return [s.text for s in chain.lead(query, Found([], [], np.zeros((0, 0)), evidence, 1.0), subjects)]
+    return [s.text for s in chain.lead(query, Found([], [], np.zeros((0, 0)), evidence, 1.0, subjects=subjects))]
 
 
 A = passage("a", "KairoがNVIDIAを選んだ理由", "Kairo Roboticsは新しい計算基盤を選びました。\nその理由は、NVIDIAの性能が最も高かったからです。\n"
@@ -116,9 +116,10 @@ def gate(question, result=C):
     chain = AnswerChain.__new__(AnswerChain)  # gate() needs no model, store or embedder
     chain.settings = Settings()
     query = Query(question, language_of(question), form_of(question), expected_kind(question), question, question,
-                  [question], 5)
+                  [question], 5, asked_unit(question))
     evidence = evidence_of(result, [])
-    return chain.gate(query, Found([result], [], np.zeros((0, 0)), evidence, 1.0)).reason
+    found = Found([result], [], np.zeros((0, 0)), evidence, 1.0, subjects=Subjects.of([question], [result]))
+    return chain.gate(query, found).reason
 
 
 def test_the_names_a_quote_must_hold_leave_out_common_nouns_and_countries():
@@ -138,6 +139,11 @@ def test_no_sentence_to_quote_that_names_the_subject_with_the_asked_fact_is_refu
     assert gate("Hokushin CapitalとKairo Roboticsの金額を比べると？") is None
 
 
+def test_a_figure_in_another_measure_than_the_one_asked_is_refused_in_code():
+    assert gate("Kairo RoboticsはシリーズBで調達額の何%を海外に投じますか？") == ANSWER_TYPE  # only 45億円
+    assert gate("How old is the head of Kairo Robotics?") == ANSWER_TYPE
+
+
 def test_names_the_passages_spell_otherwise_are_not_checked():
     assert Subjects.of(["What did Nadella say?"], [A, B]).terms == ()  # ナデラ in a Japanese article
     assert Subjects().about(evidence_of(B, []).sentences[0])
@@ -151,14 +157,13 @@ def test_the_model_sentence_citing_another_companys_figure_is_removed(e5):
     evidence = Evidence(kairo.sentences + nexa.sentences, kairo.sentences + nexa.sentences)
     question = "Kairo Roboticsの新工場の生産能力は？"
     query = Query(question, "ja", FACT, None, question, question, [question], 5)
-    found = Found([A, B], [], np.zeros((0, 0)), evidence, 1.0)
-    subjects = Subjects.of([question], [A, B])
+    found = Found([A, B], [], np.zeros((0, 0)), evidence, 1.0, subjects=Subjects.of([question], [A, B]))
     capacity = nexa.sentences[1]  # Nexa's plant: 年間5GW
     kept, removed = chain.check(f"Kairo Roboticsの新工場の生産能力は年間5GWです[{capacity.id}]。", found, query,
-                                prompts_for("ja"), [kairo.sentences[0]], subjects)
+                                prompts_for("ja"), [kairo.sentences[0]])
     assert kept == [] and removed == ["Kairo Roboticsの新工場の生産能力は年間5GWです。"]
     kept, removed = chain.check("NVIDIAの性能が最も高かったからです[2]。", found, query, prompts_for("ja"),
-                                [kairo.sentences[0]], subjects)
+                                [kairo.sentences[0]])
     assert [k.text for k in kept] == ["NVIDIAの性能が最も高かったからです。"] and kept[0].cites == [2]
 
 

@@ -130,13 +130,12 @@ def test_a_claim_citing_evidence_ranked_above_the_quote_is_kept(scripted_bot):
     bot = scripted_bot()
     query = bot.chain.condense(NVIDIA_JA)
     found = bot.chain.find(query)
-    subjects = bot.chain.subjects(query, found)
-    lead = bot.chain.lead(query, found, subjects)
+    lead = bot.chain.lead(query, found)
     n, claim = claim_in(bot, NVIDIA_JA)
     reply = f"{claim}[{n}]。"
-    assert bot.chain.check(reply, found, query, JA, lead, subjects) == ([], [f"{claim}。"])
+    assert bot.chain.check(reply, found, query, JA, lead) == ([], [f"{claim}。"])
     found.evidence.get(n).score = max(s.score for s in lead) + 1
-    kept, removed = bot.chain.check(reply, found, query, JA, lead, subjects)
+    kept, removed = bot.chain.check(reply, found, query, JA, lead)
     assert [(k.text, k.cites) for k in kept] == [(f"{claim}。", [n])] and removed == []
 @pytest.mark.parametrize("reply", [
     "OpenAIはGoogleのTPUも450億ドル分購入しました[1]。",  # unsupported, with a made-up figure

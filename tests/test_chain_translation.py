@@ -36,7 +36,7 @@ def test_a_translation_that_names_what_another_evidence_sentence_names_is_not_sh
     bot = scripted_bot(NVIDIA_EN_JA)
     query = bot.chain.condense(NVIDIA_EN)
     found = bot.chain.find(query)
-    best = bot.chain.lead(query, found, bot.chain.subjects(query, found))[0]
+    best = bot.chain.lead(query, found)[0]
     # A Latin-script name that only another evidence sentence holds (the question names neither).
     other = next(n for s in found.evidence.sentences if s is not best for n in sorted(names(s.text))
                  if n not in best.text.lower() and n not in NVIDIA_EN.lower())
