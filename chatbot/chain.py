@@ -45,7 +45,7 @@ from langchain_core.output_parsers import StrOutputParser
 
 from .answer import (ANSWER_TYPE, MODEL_REFUSED, NO_RELEVANT_SOURCES, NOT_ABOUT_QUESTION, NOT_ANSWERABLE,
                      TERMS_NOT_FOUND, Answer, EvidenceFound, Quote, StreamEvent, final_answer, since)
-from .answer_types import asked_unit, expected_kind, holds_kind
+from .answer_types import asked_unit, expected_kind
 from .answerability import Calibration, signals
 from .citations import MARKER, CheckedSentence, check_answer, lexical_support
 from .config import Settings
@@ -189,11 +189,11 @@ class AnswerChain:
         missing = self._missing_terms(query, found.results)
         if missing:
             return Decision(False, reason=TERMS_NOT_FOUND, missing=missing)
-        if not holds_kind(query.kind, [s.text for s in found.evidence.sentences], query.unit):
+        if not any(query.answered_by(s.text) for s in found.evidence.sentences):
             return Decision(False, reason=ANSWER_TYPE)
         # Of the sentences the quote is chosen from, one must name all the question's subjects and
         # hold what it asks (a comparison quotes one sentence per article: it is not checked).
-        if query.form != COMPARE and not any(holds_kind(query.kind, [s.text], query.unit) and found.subjects.covers(s)
+        if query.form != COMPARE and not any(query.answered_by(s.text) and found.subjects.covers(s)
                                              for s in _about(found.evidence, found.subjects)[:QUOTE_CANDIDATES]):
             return Decision(False, reason=NOT_ABOUT_QUESTION)
         return Decision(True)
@@ -225,7 +225,7 @@ class AnswerChain:
         """Step 5: the evidence sentences that lead the answer, in article order (see module doc)."""
         evidence = found.evidence
         about = _about(evidence, found.subjects)
-        best = next((s for s in about[:QUOTE_CANDIDATES] if holds_kind(query.kind, [s.text], query.unit)), about[0])
+        best = next((s for s in about[:QUOTE_CANDIDATES] if query.answered_by(s.text)), about[0])
         lead = [best]
         if query.form == WHY and refers_back(best.text):
             before = evidence.get(best.id - 1)
@@ -238,7 +238,7 @@ class AnswerChain:
         else:
             # The ranker cannot tell the best two apart: quoting both holds the answering sentence
             # more often at the same citation precision (dev, cross-validated; see Ranker.quote_margin).
-            runner = next((s for s in about if s is not best and holds_kind(query.kind, [s.text], query.unit)), None)
+            runner = next((s for s in about if s is not best and query.answered_by(s.text)), None)
             if runner is not None and best.score - runner.score < self.ranker.quote_margin:
                 lead.append(runner)
         return sorted(lead, key=lambda s: s.id)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .answer_types import holds_kind
 from .evidence import Evidence
 from .ranker import Candidate
 from .retrieval import SearchResult
@@ -26,6 +27,10 @@ class Query:
     forms: list[str]  # the question's forms the sentences are scored against
     top_k: int
     unit: str | None = None  # the measure its figure is asked in (chatbot.answer_types.asked_unit)
+
+    def answered_by(self, sentence: str) -> bool:
+        """Whether ``sentence`` holds the kind of answer asked for, in the measure asked."""
+        return holds_kind(self.kind, [sentence], self.unit)
 
 
 @dataclass

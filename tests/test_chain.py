@@ -195,9 +195,9 @@ def test_question_terms_found_in_the_passages_reach_the_model(scripted_bot):
 
 
 def test_question_asking_when_with_no_date_in_the_evidence_is_refused_in_code(scripted_bot, monkeypatch):
-    import chatbot.chain as chain
+    import chatbot.steps as steps
 
-    monkeypatch.setattr(chain, "holds_kind", lambda kind, texts: kind != "date")  # evidence without dates
+    monkeypatch.setattr(steps, "holds_kind", lambda kind, texts, unit=None: kind != "date")  # evidence without dates
     bot = scripted_bot()
     answer = bot.ask("OpenAIとAWSの契約はいつ発表されましたか？")
     assert answer.refused and answer.refusal_reason == ANSWER_TYPE and bot.chat_model.prompts == []
