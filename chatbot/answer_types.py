@@ -58,39 +58,41 @@ _KIND_IN_TEXT: dict[str, re.Pattern] = {
 
 # The measure a question names without a figure of its own (何%, 何歳, how many megawatts): the
 # answer gives a figure in it, so a sentence with only another figure (2.4 GW for "what percent",
-# 1998年 for 何歳) does not answer. (unit, question pattern, pattern of a sentence that may answer);
+# 1998年 for 何歳) does not answer. unit: (question pattern, pattern of a sentence that may answer);
 # written from the dev split's question words; the answering sentences of held-out JSQuAD
 # questions that fail them are counted by ``python -m eval quote-subjects``.
-_UNITS: list[tuple[str, re.Pattern, re.Pattern]] = [
-    ("percent",
-     re.compile(r"何\s*(?:%|パーセント|割)|割合|比率|(?<![\d.,])(?<![\d.,] )\bpercent(?:age)?\b|"
-                r"\bwhat (?:share|proportion|fraction)\b", re.I),
-     re.compile(r"\d\s*(?:%|パーセント|percent|割|ポイント|points?\b)|[一二三四五六七八九十]割|半分|半数|"
-                r"分の\s*[\d一二三四五六七八九十]|\d\s*(?:対|:)\s*\d|\bhalf\b|\b(?:third|quarter)s?\b", re.I)),
-    ("age",
-     re.compile(r"何歳|年齢|\bhow old\b|\bwhat age\b", re.I),
-     re.compile(r"[\d一二三四五六七八九十]\s*(?:歳|才|代)|years? old|-year-old|\baged?\s+\d|\d0s\b|"
-                r"\b(?:teens|twenties|thirties|forties|fifties|sixties|seventies|eighties)\b", re.I)),
-    ("power",
-     re.compile(r"何\s*(?:ギガ|メガ|キロ)?ワット|何\s*(?:GW|MW|kW)|how many (?:GW|MW|kW)\b|"
-                r"(?<![\d.,])(?<![\d.,] )\b(?:giga|mega|kilo)?watts?\b", re.I),
-     re.compile(r"GW|MW|kW|TW|ワット|watt", re.I)),
-]
+_UNITS: dict[str, tuple[re.Pattern, re.Pattern]] = {
+    "percent": (
+        re.compile(r"何\s*(?:%|パーセント|割)|割合|比率|(?<![\d.,])(?<![\d.,] )\bpercent(?:age)?\b|"
+                   r"\bwhat (?:share|proportion|fraction)\b", re.I),
+        re.compile(r"\d\s*(?:%|パーセント|percent|割|ポイント|points?\b)|[一二三四五六七八九十]割|半分|半数|"
+                   r"分の\s*[\d一二三四五六七八九十]|\d\s*(?:対|:)\s*\d|\bhalf\b|\b(?:third|quarter)s?\b", re.I)),
+    "age": (
+        re.compile(r"何歳|年齢|\bhow old\b|\bwhat age\b", re.I),
+        re.compile(r"[\d一二三四五六七八九十]\s*(?:歳|才|代)|years? old|-year-old|\baged?\s+\d|\d0s\b|"
+                   r"\b(?:teens|twenties|thirties|forties|fifties|sixties|seventies|eighties)\b", re.I)),
+    "power": (
+        re.compile(r"何\s*(?:ギガ|メガ|キロ)?ワット|何\s*(?:GW|MW|kW)|how many (?:GW|MW|kW)\b|"
+                   r"(?<![\d.,])(?<![\d.,] )\b(?:giga|mega|kilo)?watts?\b", re.I),
+        re.compile(r"GW|MW|kW|TW|ワット|watt", re.I)),
+}
+# A question for a reason asks for no figure, whatever words it holds.
+_WHY = re.compile(r"なぜ|どうして|理由|\bwhy\b", re.I)
 
 
 def asked_unit(question: str) -> str | None:
     """The measure ``question`` asks its figure in (``percent``, ``age``, ``power``), or ``None``."""
     q = nfkc(question)
-    if re.search(r"なぜ|どうして|理由|\bwhy\b", q, re.I):
+    if _WHY.search(q):
         return None
-    return next((unit for unit, pattern, _ in _UNITS if pattern.search(q)), None)
+    return next((unit for unit, (pattern, _) in _UNITS.items() if pattern.search(q)), None)
 
 
 def expected_kind(question: str) -> str | None:
     """The kind of answer ``question`` asks for (``date``, ``amount``, ``quantity``, ``count``, ``person``), or
     ``None`` when its form does not say (why / how / what)."""
     q = nfkc(question)
-    if re.search(r"なぜ|どうして|理由|\bwhy\b|\bhow\b(?! (?:much|many))", q, re.I) and not re.search(r"いつ|\bwhen\b", q, re.I):
+    if (_WHY.search(q) or re.search(r"\bhow\b(?! (?:much|many))", q, re.I)) and not re.search(r"いつ|\bwhen\b", q, re.I):
         return None  # "why did X happen in 2025" asks for a reason, not a date
     if re.search(r"何と(?:いう|言う|呼)|なんという|何という", q):
         return None  # 「雨の多い時期を何というか」 asks what a thing is called
@@ -105,6 +107,10 @@ def holds_kind(kind: str | None, texts: Iterable[str], unit: str | None = None) 
     :func:`asked_unit` ``unit`` (always true when both are ``None``)."""
     if kind is None and unit is None:
         return True
-    measure = next((p for u, _, p in _UNITS if u == unit), None)
-    return any((kind is None or _KIND_IN_TEXT[kind].search(nfkc(t)) or (kind == "person" and names_someone(t)))
-               and (measure is None or measure.search(nfkc(t))) for t in texts)
+    measure = _UNITS[unit][1] if unit else None
+    for t in texts:
+        text = nfkc(t)
+        if (kind is None or _KIND_IN_TEXT[kind].search(text) or (kind == "person" and names_someone(t))) and (
+                measure is None or measure.search(text)):
+            return True
+    return False
