@@ -80,10 +80,11 @@ def is_common_noun(word: str) -> bool:
         return any(m.part_of_speech()[1] == "普通名詞" for m in _dictionary().lookup(nfkc(word)))
 
 
-def name_readings(text: str) -> list[str]:
+def name_readings(text: str, parts: bool = False) -> list[str]:
     """Katakana readings of the runs of proper nouns and katakana words in ``text``
     (大森健吾社長 -> オオモリケンゴ; ローズタウン工場 -> ローズタウン): what a name in an
-    English translation of ``text`` can be spelled from."""
+    English translation of ``text`` can be spelled from; with ``parts``, each word's reading
+    of a run of several too (オオモリ, ケンゴ)."""
     runs: list[list[str]] = [[]]
     with _tokenizer_lock:
         for m in _tokenizer().tokenize(nfkc(text)):
@@ -91,7 +92,8 @@ def name_readings(text: str) -> list[str]:
                 runs[-1].append(m.reading_form())
             elif runs[-1]:
                 runs.append([])
-    return ["".join(r) for r in runs if r]
+    whole = ["".join(r) for r in runs if r]
+    return whole + [w for r in runs if len(r) > 1 for w in r] if parts else whole
 
 
 class BM25Index:

@@ -10,10 +10,11 @@ sentence does not hold ("Los Angeles, California" for ローズタウン工場):
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .chunking import count_tokens
 from .lexical import name_readings
-from .rules import TRANSLITERATION_DISTANCE
+from .rules import TRANSLITERATION_DISTANCE, WHOLE_READING
 from .text import nfkc
 
 # English names of countries and regions, with the forms a Japanese article writes them in.
@@ -157,6 +158,28 @@ def unfounded_names(translation: str, original: str, question: str = "") -> list
                 unfounded.append(phrase)
             starts_sentence = False
     return unfounded
+
+
+def written_in(name: str, text: str, every: bool = False) -> bool:
+    """Whether ``text`` writes the Latin-script ``name`` ("Soranote", "Satya Nadella"), in Latin
+    letters or as the reading of one of its proper nouns or katakana words (ソラノート, ナデラ):
+    one word of a name of several is enough (ナデラ氏), or with ``every`` each word. Unlike
+    :func:`unfounded_names`, which checks a translation against its own sentence, a word must
+    spell a whole reading (:data:`~chatbot.rules.WHOLE_READING`), not a part of one (Sora is
+    not in ソラリンク): ``text`` may be a whole passage, with many readings."""
+    source = nfkc(text).lower()
+    words = [w for w in _WORD.findall(nfkc(name)) if w.lower() not in GENERIC and len(w) > 1]
+    founding = [w for w in words if len(words) == 1 or len(w) >= MIN_FOUNDING_LETTERS or _is_code(w)]
+    low, high = WHOLE_READING
+    found = (_founded(w, source, []) or any(low <= len(r) / max(len(english_key(w)), 1) <= high
+                                            and distance(english_key(w), r) <= TRANSLITERATION_DISTANCE
+                                            for r in _readings(text)) for w in founding)
+    return all(found) if every and founding else any(found)
+
+
+@lru_cache(maxsize=4096)
+def _readings(text: str) -> list[str]:
+    return [spelling_key(romanized(r)) for r in name_readings(text, parts=True)]
 
 
 def _is_code(word: str) -> bool:

@@ -144,9 +144,32 @@ def test_a_figure_in_another_measure_than_the_one_asked_is_refused_in_code():
     assert gate("How old is the head of Kairo Robotics?") == ANSWER_TYPE
 
 
-def test_names_the_passages_spell_otherwise_are_not_checked():
-    assert Subjects.of(["What did Nadella say?"], [A, B]).terms == ()  # ナデラ in a Japanese article
-    assert Subjects().about(evidence_of(B, []).sentences[0])
+SORA = passage("sora", "ソラリンク、「ソラノート」を値上げ", "ソラリンクは業務チャット「ソラノート」を値上げする。\n"
+               "値上げは2019年のサービス開始以来初めてとなる。")
+VELORA = passage("velora", "Velora Mini、リコール", "Velora Miniは2024年5月に発売した小型EVだ。\nブレーキに不具合があった。")
+
+
+def test_a_name_a_japanese_article_writes_in_katakana_is_checked_by_its_reading():
+    subjects = Subjects.of(["When did Soranote launch?"], [SORA, VELORA])
+    assert subjects.terms == () and subjects.read == ("soranote",)  # ソラノート
+    launch, velora = evidence_of(SORA, []).sentences[1], evidence_of(VELORA, []).sentences[0]
+    assert subjects.about(launch) and subjects.covers(launch)  # named in the sentence before and the title
+    assert not subjects.about(velora) and not subjects.covers(velora)  # another product's launch date
+    assert gate("When did Soranote launch?", VELORA) is None  # its own article: nothing to tell it from
+    assert Subjects.of(["What did Nadella say?"], [A, B]) == Subjects()  # no passage writes ナデラ
+
+
+def test_a_capitalized_first_word_or_a_possessive_is_not_a_name_read_from_katakana():
+    subjects = Subjects.of(["Roughly when did Soranote's price rise?"], [SORA])
+    assert subjects.read == ("soranote",)  # not "roughly", not "soranote's"
+    # a name the passages spell in Latin letters is matched as spelled, plural or not
+    assert Subjects.of(["How many NVIDIA GPUs did Kairo Robotics buy?"], [A]).read == ()
+
+
+def test_an_english_question_about_a_japanese_article_is_refused_when_only_another_products_sentence_answers():
+    other = passage("v", "EV市場", VELORA.text + "\nソラノートは無関係だ。")  # ソラノート only after the date
+    assert gate("When did Soranote launch?", other) == NOT_ABOUT_QUESTION
+    assert gate("When did Soranote launch?", SORA) is None
 
 
 def test_the_model_sentence_citing_another_companys_figure_is_removed(e5):

@@ -189,7 +189,9 @@ def test_question_terms_found_in_the_passages_reach_the_model(scripted_bot):
     # Numbers compare by value: 380億ドル = $38 billion; names across languages count only as codes.
     for question in ["OpenAIはAWSと380億ドルの契約を何年間結びましたか？",
                      "Why did Satya Nadella say that power, not chips, limits the $38 billion AWS deal?"]:
-        replies = ["いいえ"] if language_of(question) == "ja" else ["Nadellaはなぜ電力が制約だと言ったのか？", "No"]
+        # the translation spells Nadella as the article does (ナデラ): a subject the quote must name
+        translation = "サティア・ナデラ氏はなぜ、380億ドルのAWS契約を制約しているのはチップではなく電力だと言ったのか？"
+        replies = ["いいえ"] if language_of(question) == "ja" else [translation, "No"]
         answer = scripted_bot(*replies).ask(question)
         assert answer.missing_terms == [] and answer.refusal_reason == NOT_ANSWERABLE
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from chatbot.transliteration import romanized, unfounded_names
+from chatbot.transliteration import romanized, unfounded_names, written_in
 
 MINATO = "ミナト電池の大森健吾社長は、北海道でつくった電池を道内の電力会社に売ると述べた。"
 
@@ -56,3 +56,15 @@ def test_the_shipped_threshold_finds_most_names_and_lets_few_invented_ones_throu
     result = run()
     at = next(c for c in result["curve"] if c["threshold"] == TRANSLITERATION_DISTANCE)
     assert at["names_found"] >= 0.9 and at["invented_let_through"] <= 0.01
+    # the stricter subject test (chatbot.rules.WHOLE_READING) lets fewer through, finding nearly as many
+    assert result["subjects"]["names_found"] >= 0.9
+    assert result["subjects"]["invented_let_through"] < at["invented_let_through"]
+
+
+def test_a_subject_name_spells_a_whole_reading_not_a_part_of_one():
+    assert written_in("Soranote", "業務チャット「ソラノート」の料金") and not written_in("Soranote", "ソラリンクの売上高")
+    assert written_in("Tomakomai", "苫小牧市に新工場") and written_in("Ohio", "オハイオ州の工場")
+    assert not written_in("Sora", "ソラリンクは値上げする") and written_in("Soralink", "ソラリンクは値上げする")  # a part
+    # one word of a name is a mention (ナデラ氏); a subject needs every word somewhere in the passage
+    assert written_in("Satya Nadella", "ナデラ氏は述べた") and not written_in("Satya Nadella", "ナデラ氏は述べた", every=True)
+    assert written_in("Satya Nadella", "サティア・ナデラCEOは語った", every=True)
