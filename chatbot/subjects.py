@@ -11,9 +11,9 @@ kept whole: "Kairo Robotics"), Japanese proper nouns and katakana names (アン�
 that at least one retrieved passage spells the same way; a name no passage mentions is the
 question-terms gate's business. A Latin-script name that the passages write only in Japanese
 (Soranote / ソラノート, Nadella / ナデラ: an English question about a Japanese article) is a
-subject too when a passage writes it by reading (:func:`chatbot.transliteration.written_in`,
-the test that checks the names of translated quotes); a sentence is then about it when its
-context writes it the same way.
+subject too when one passage writes every word of it as the whole reading of a katakana word
+or proper noun (:func:`chatbot.transliteration.written_in`, stricter than the test of translated
+quotes' names); a sentence is then about it when its context writes one word of it that way.
 
 One of the sentences the answer may lead with must name more: every one of the question's
 subjects that is a name (:attr:`Subjects.names`: not a word the dictionary lists as a common noun, シリーズ or
